@@ -1,0 +1,30 @@
+"""The pipeline's own errors: each one is printed as a single message and sets the exit code."""
+
+import sys
+
+
+class PipelineError(Exception):
+    exit_code = 1
+    label = "error"
+
+
+class ParamsError(PipelineError):
+    exit_code = 2  # bad params.yaml: refused before any output is written
+    label = "params error"
+
+
+class DataError(PipelineError):
+    label = "data error"
+
+
+class DivergenceError(PipelineError):
+    label = "training diverged"
+
+
+def run_stage(main, argv=None) -> None:
+    """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code."""
+    try:
+        main(argv)
+    except PipelineError as e:
+        print(f"{e.label}: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
