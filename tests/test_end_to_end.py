@@ -1,0 +1,31 @@
+"""The whole pipeline on tiny data, through DVC as a user runs it."""
+
+import json
+
+import pipeline
+
+
+def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
+    variants = pipeline.TINY_VARIANTS
+    assert (tiny_repo / "data/MNIST/raw/train-images-idx3-ubyte").is_file()
+    assert (tiny_repo / "data/prepared/manifest.json").is_file()
+    for name in variants:
+        assert (tiny_repo / f"models/{name}.msgpack").stat().st_size > 9760 * 4
+        metrics = json.loads((tiny_repo / f"metrics/{name}.json").read_text())
+        assert metrics["n_seeds"] == 2
+        assert metrics["test"]["n"] == 200 and metrics["train"]["n"] == 300
+        assert 0 <= metrics["test"]["error"]["min"] <= metrics["test"]["error"]["mean"] <= metrics["test"]["error"]["max"] <= 100
+    shown = pipeline.run(["dvc", "metrics", "show", "--md"], tiny_repo).stdout
+    assert all(f"metrics/{name}.json" in shown for name in variants)
+
+
+def test_second_repro_runs_nothing(tiny_repo):
+    out = pipeline.run(["dvc", "repro"], tiny_repo).stdout
+    assert "Running stage" not in out, out
+    assert pipeline.run(["dvc", "status", "-q"], tiny_repo, check=False).returncode == 0
+
+
+def test_forced_repro_is_bit_identical(tiny_repo):
+    before = (tiny_repo / "dvc.lock").read_text()
+    pipeline.run(["dvc", "repro", "-f"], tiny_repo)
+    assert (tiny_repo / "dvc.lock").read_text() == before
