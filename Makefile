@@ -22,3 +22,7 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	$(RUN) python -m pytest -q tests
+
+.PHONY: results
+results: $(STAMP)
+	$(RUN) python tools/results_table.py --write
