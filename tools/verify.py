@@ -33,8 +33,8 @@ class Refused(Exception):
     """Nothing to verify against: exit 2."""
 
 
-def git(*args, cwd=ROOT) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+def git(*args) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def merge_patch(target, patch):
