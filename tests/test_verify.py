@@ -91,14 +91,40 @@ def test_quick_expected_metrics_are_committed_for_every_quick_variant():
     assert set(expected) == {"lecun1989", "change4_relu_dropout"}
 
 
+def git_repo(path, files: dict):
+    for rel, text in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_text(text)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        verify.subprocess.run(cmd, cwd=path, check=True)
+    return path
+
+
 def test_verify_without_committed_metrics_is_refused_clearly(tmp_path, monkeypatch, capsys):
     """metrics/ is not committed until the first full run: verify says so before running anything."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "params.yaml").write_text("{}")
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
-        verify.subprocess.run(cmd, cwd=repo, check=True)
-    monkeypatch.setattr(verify, "ROOT", repo)
+    monkeypatch.setattr(verify, "ROOT", git_repo(tmp_path, {"params.yaml": "{}"}))
     monkeypatch.setattr(verify, "repro", lambda clone: pytest.fail("ran the pipeline"))
     assert verify.main([]) == 2
     assert "metrics/ holds no committed metrics" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("test_error, code", [(3.96, 0), (3.97, 1)])
+def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkeypatch, capsys, test_error, code):
+    """The pipeline itself is replaced by a stub that checks the quick patch was applied."""
+    repo = git_repo(tmp_path, {
+        "params.yaml": "prepare: {n_train: 7291}\n",
+        verify.QUICK_PARAMS: "prepare: {n_train: 300}\n",
+        verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
+        f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(METRICS),
+    })
+
+    def fake_repro(clone):
+        assert yaml.safe_load((clone / "params.yaml").read_text()) == {"prepare": {"n_train": 300}}
+        (clone / "metrics").mkdir()
+        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(METRICS, "test.error.mean", test_error)))
+
+    monkeypatch.setattr(verify, "ROOT", repo)
+    monkeypatch.setattr(verify, "repro", fake_repro)
+    assert verify.main(["--quick"]) == code
+    out = capsys.readouterr().out
+    assert ("FAILED, 1 of 19 metrics" if code else "all 19 metrics within tolerance") in out
