@@ -1,13 +1,16 @@
 # Two commands do all set-up on a fresh machine with python3, git and make:
 #   make repro   the whole pipeline (dvc repro)
 #   make test    the test suite
+#   make verify  re-run the whole pipeline in a fresh clone of HEAD and check it against metrics/
+#   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
+#   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test venv
+.PHONY: repro test venv verify verify-quick verify-quick-update
 
 venv: $(STAMP)
 
@@ -26,3 +29,12 @@ test: $(STAMP)
 .PHONY: results
 results: $(STAMP)
 	$(RUN) python tools/results_table.py --write
+
+verify: $(STAMP)
+	$(RUN) python tools/verify.py
+
+verify-quick: $(STAMP)
+	$(RUN) python tools/verify.py --quick
+
+verify-quick-update: $(STAMP)
+	$(RUN) python tools/verify.py --quick --update

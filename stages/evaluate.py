@@ -8,14 +8,6 @@ seeds of the train/test error % and loss; PER_SEED (JSON): every seed's loss, er
 
 import argparse
 
-import jax
-import numpy as np
-
-import checkpoint
-import prepared
-import scoring
-from atomic import write_json
-from engine import Trainer
 from errors import run_stage
 from params import load_variant
 
@@ -31,6 +23,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     variant = load_variant(args.variant, args.params)
+    # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
+    import jax
+    import numpy as np
+
+    import checkpoint
+    import prepared
+    import scoring
+    from atomic import write_json
+    from engine import Trainer
+
     data = prepared.load(args.prepared_dir)
     trainer = Trainer(variant, len(data["train"]["y"]))
     params = checkpoint.load(args.model, jax.eval_shape(trainer.init).params)

@@ -1,17 +1,17 @@
 """The one schema of params.yaml. Every stage validates the whole file before it writes anything."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from errors import ParamsError
 
 
 class Strict(BaseModel):
     # strict: "3e-4" (a string to YAML 1.1) is refused instead of being coerced quietly.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Data(Strict):
@@ -47,32 +47,48 @@ class Variant(Strict):
     @model_validator(mode="after")
     def _consistent(self):
         if self.lr_schedule == "constant" and self.lr_end != self.lr:
-            raise ValueError(f"lr_schedule 'constant' needs lr_end == lr (got lr {self.lr}, lr_end {self.lr_end})")
+            raise ValueError(f"lr_end = {self.lr_end!r} with lr_schedule 'constant': lr_end must equal lr ({self.lr!r})")
         if self.optimizer == "sgd" and self.weight_decay != 0:
-            raise ValueError("weight_decay is applied by adamw only; set it to 0.0 for sgd")
+            raise ValueError(f"weight_decay = {self.weight_decay!r} with optimizer 'sgd': only adamw applies it, set 0.0")
         return self
+
+
+VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]  # becomes a DVC stage name
 
 
 class Params(Strict):
     data: Data
     prepare: Prepare
-    variants: dict[str, Variant] = Field(min_length=1)
+    variants: dict[VariantName, Variant] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _names(self):
-        for name in self.variants:
-            if not name.replace("_", "").isalnum() or not name.islower():
-                raise ValueError(f"variant name {name!r}: use lower-case letters, digits and '_' only")
-        return self
+
+SECTIONS = {"data": Data, "prepare": Prepare, "variants": Variant}
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model = SECTIONS.get(loc[0]) if len(loc) > 1 else Params
+    return list(model.model_fields) if model else []
 
 
 def _describe(error: dict) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    """One error as `key.path = value: what is allowed`."""
+    loc = error["loc"]
+    where = ".".join(str(part) for part in loc) or "(top level)"
+    value = error.get("input")
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown key; remove it or fix its spelling"
+        return f"{where} = {value!r}: unknown key; allowed keys: {', '.join(_allowed_keys(loc))}"
     if error["type"] == "missing":
         return f"{where}: missing; every hyperparameter must be written out"
-    return f"{where} = {error.get('input')!r}: {error['msg']}"
+    if error["type"] == "value_error":  # a cross-field rule: its message names the keys and values
+        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    hint = ""
+    if isinstance(value, str):
+        try:
+            float(value)
+            hint = " (YAML 1.1 reads a float without a dot as a string: write 3.0e-4, not 3e-4)"
+        except ValueError:
+            pass
+    return f"{where} = {value!r}: {error['msg']}{hint}"
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -82,7 +98,9 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
-        raise ParamsError(f"{path} is not valid YAML: {e}") from None
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ParamsError(f"{path} is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
     try:
         return Params.model_validate(raw if raw is not None else {})
     except ValidationError as e:

@@ -10,22 +10,16 @@ import argparse
 import sys
 import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-import checkpoint
-import prepared
-import scoring
-from atomic import write_json
-from engine import Trainer
 from errors import DivergenceError, run_stage
 from params import load_variant
 
 
-def check_finite(state, losses: dict, variant_name: str, seeds: list[int], epoch: int) -> None:
+def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) -> None:
+    """Stop at the first seed whose parameters or losses (leading axis: seed) hold a NaN or inf."""
     finite = np.ones(len(seeds), bool)
-    for array in [*jax.tree.leaves(state.params), *losses.values()]:
+    for array in arrays:
         finite &= np.isfinite(np.asarray(array)).reshape(len(seeds), -1).all(axis=1)
     for seed, ok in zip(seeds, finite):
         if not ok:
@@ -45,6 +39,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     variant = load_variant(args.variant, args.params)
+    # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
+    import jax
+    import jax.numpy as jnp
+
+    import checkpoint
+    import prepared
+    import scoring
+    from atomic import write_json
+    from engine import Trainer
+
     data = prepared.load(args.prepared_dir)
     splits = {split: (jnp.asarray(d["x"]), d["y"].astype(np.int32)) for split, d in data.items()}
     X, Y = splits["train"]
@@ -60,7 +64,7 @@ def main(argv=None):
         for split, (x, y) in splits.items():
             s = trainer.score(state.params, x, y)
             scores[split] = {"loss": s["loss"], "error": scoring.error_pct(scoring.misses(s["outputs"], y), len(y))}
-        check_finite(state, {k: v["loss"] for k, v in scores.items()}, args.variant, seeds, epoch)
+        check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
         for i, seed in enumerate(seeds):
             row = {"epoch": epoch, "seed": seed}
             for split, s in scores.items():

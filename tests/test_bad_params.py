@@ -1,0 +1,93 @@
+"""A bad params.yaml is refused by every stage's real entry point: exit code 2, one line naming the
+key path, the bad value and what is allowed, and nothing written. The data folders the stages are
+pointed at do not exist, so a stage that loaded data before checking its params would exit 1."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pipeline import ROOT
+
+OUTPUTS = {  # each stage's command line, all paths relative to an empty folder
+    "download": ["raw"],
+    "preprocess": ["raw", "prepared"],
+    "train": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/history/lecun1989.json"],
+    "evaluate": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/lecun1989.json", "metrics/per_seed/lecun1989.json"],
+}
+
+SET, DELETE = "set", "delete"
+
+CASES = [  # stage, edit, key path, value, expected words of the message
+    ("train", SET, "variants.change2_adamw.lr", -0.01, ["variants.change2_adamw.lr = -0.01", "greater than 0"]),
+    ("train", SET, "variants.lecun1989.lr", 0.0, ["variants.lecun1989.lr = 0.0", "greater than 0"]),
+    ("train", SET, "variants.change4_relu_dropout.epochs", 0, ["variants.change4_relu_dropout.epochs = 0", "greater than or equal to 1"]),
+    ("preprocess", SET, "prepare.n_train", 60001, ["prepare.n_train = 60001", "less than or equal to 60000"]),
+    ("preprocess", SET, "prepare.n_test", 10001, ["prepare.n_test = 10001", "less than or equal to 10000"]),
+    ("train", SET, "variants.lecun1989.activation", "sigmoid", ["variants.lecun1989.activation = 'sigmoid'", "'tanh' or 'relu'"]),
+    ("train", SET, "variants.change2_adamw.optimizer", "adam", ["variants.change2_adamw.optimizer = 'adam'", "'sgd' or 'adamw'"]),
+    ("download", SET, "data.source", "kaggle", ["data.source = 'kaggle'", "'pypi' or 'torchvision'"]),
+    ("evaluate", SET, "variants.lecun1989.n_seeds", 0, ["variants.lecun1989.n_seeds = 0", "greater than or equal to 1"]),
+    ("train", SET, "variants.lecun1989.learning_rate", 0.1, ["variants.lecun1989.learning_rate = 0.1", "unknown key", "lr_schedule"]),
+    ("download", SET, "colour", "blue", ["colour = 'blue'", "unknown key", "data, prepare, variants"]),
+    ("train", SET, "variants.change3_shift.lr", "3e-4", ["variants.change3_shift.lr = '3e-4'", "valid number", "3.0e-4"]),
+    ("train", SET, "variants.lecun1989.epochs", 2.5, ["variants.lecun1989.epochs = 2.5", "valid integer"]),
+    ("preprocess", SET, "prepare.antialias", "yes", ["prepare.antialias = 'yes'", "valid boolean"]),
+    ("train", SET, "variants.lecun1989.dropout", 1.0, ["variants.lecun1989.dropout = 1.0", "less than 1"]),
+    ("train", SET, "variants.lecun1989.output_bias_init", float("nan"), ["variants.lecun1989.output_bias_init = nan", "finite number"]),
+    ("train", SET, "variants.lecun1989.lr_end", 0.01, ["variants.lecun1989", "lr_end = 0.01", "lr_schedule 'constant'", "must equal lr"]),
+    ("evaluate", DELETE, "variants.lecun1989.seed", None, ["variants.lecun1989.seed", "missing"]),
+    ("train", SET, "variants.LeCun", {}, ["variants.LeCun", "should match pattern"]),
+]
+
+
+def edit(params: dict, how: str, path: str, value) -> None:
+    *parents, key = path.split(".")
+    for part in parents:
+        params = params[part]
+    if how == DELETE:
+        del params[key]
+    else:
+        params[key] = value
+
+
+def run_stage(stage: str, folder, params_file: str = "params.yaml", args=None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "stages" / f"{stage}.py"), *(args or OUTPUTS[stage]), "--params", params_file]
+    return subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=120)
+
+
+def assert_refused(result, folder, words) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("params error: "), result.stderr
+    for word in words:
+        assert word in lines[0], f"{word!r} not in: {lines[0]}"
+    assert sorted(p.name for p in folder.iterdir()) == ["params.yaml"], "a refused stage wrote something"
+
+
+@pytest.mark.parametrize("stage, how, path, value, words", CASES, ids=[f"{c[0]}-{c[2]}={c[3]!r}" for c in CASES])
+def test_bad_params_refused(tmp_path, stage, how, path, value, words):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    edit(params, how, path, value)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert_refused(run_stage(stage, tmp_path), tmp_path, words)
+
+
+def test_unknown_variant_refused(tmp_path):
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    args = ["lecun1990", "prepared", "models/m.msgpack", "metrics/history/m.json"]
+    assert_refused(run_stage("train", tmp_path, args=args), tmp_path, ["'lecun1990'", "known: lecun1989, change1_softmax"])
+
+
+def test_invalid_yaml_refused(tmp_path):
+    (tmp_path / "params.yaml").write_text("data: {source: pypi\n")
+    assert_refused(run_stage("preprocess", tmp_path), tmp_path, ["params.yaml is not valid YAML"])
+
+
+def test_committed_params_are_valid():
+    from params import load_params
+
+    assert set(load_params(ROOT / "params.yaml").variants) == {
+        "lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout"
+    }

@@ -1,0 +1,160 @@
+"""Faults are refused loudly: damaged raw or prepared data and a diverging run each stop the stage
+with a message naming the cause, and leave no output behind. The stages run as subprocesses on a
+copy of the tiny repository's data, in an empty folder that must stay empty."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pipeline
+from errors import DivergenceError
+from pipeline import ROOT
+
+RAW = "data/MNIST/raw"
+
+
+def run_stage(stage: str, args: list, folder, params: dict) -> subprocess.CompletedProcess:
+    pipeline.write_params(folder, params)
+    cmd = [sys.executable, str(ROOT / "stages" / f"{stage}.py"), *map(str, args), "--params", "params.yaml"]
+    return subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+def assert_refused(result, folder, label: str, *words) -> None:
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{label}: "), result.stderr
+    for word in words:
+        assert word in last, f"{word!r} not in: {last}"
+    assert sorted(p.name for p in folder.iterdir()) == ["params.yaml"], "the refused stage left files behind"
+
+
+# --- raw IDX files, refused by the preprocess stage ---------------------------------------------
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+def flip_label(path):  # same length, valid header: only the digest can tell
+    data = bytearray(path.read_bytes())
+    data[-1] = (data[-1] + 1) % 10
+    path.write_bytes(bytes(data))
+
+
+def bad_magic(path):
+    data = bytearray(path.read_bytes())
+    data[2] = 0x0D  # float32 instead of uint8
+    path.write_bytes(bytes(data))
+
+
+def delete(path):
+    path.unlink()
+
+
+RAW_FAULTS = [  # fault, file, words of the message
+    (truncate, "t10k-labels-idx1-ubyte", ["t10k-labels-idx1-ubyte", "truncated or padded"]),
+    (flip_label, "train-labels-idx1-ubyte", ["train-labels-idx1-ubyte", "SHA-256", "corrupted"]),
+    (bad_magic, "t10k-labels-idx1-ubyte", ["t10k-labels-idx1-ubyte", "bad magic number"]),
+    (delete, "train-labels-idx1-ubyte", ["train-labels-idx1-ubyte is missing"]),
+]
+
+
+@pytest.mark.parametrize("fault, name, words", RAW_FAULTS, ids=[f"{f.__name__}-{n}" for f, n, _ in RAW_FAULTS])
+def test_damaged_raw_file_refused_by_preprocess(tiny_repo_done, tmp_path, fault, name, words):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for path in (tiny_repo_done / RAW).iterdir():  # links, except for the copy that gets damaged
+        (raw / path.name).symlink_to(path) if path.name != name else shutil.copy(path, raw / name)
+    fault(raw / name)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_stage("preprocess", [raw, "prepared"], work, pipeline.tiny_params())
+    assert_refused(result, work, "data error", *words)
+
+
+def test_tampered_wheel_refused():
+    from mnist_sources import check_wheel
+    from errors import DataError
+
+    wheel = ROOT / "requirements.txt"  # any file that is not the pinned wheel
+    with pytest.raises(DataError, match="requirements.txt: SHA-256 .* expected .*tampered"):
+        check_wheel(wheel)
+
+
+# --- prepared files, refused by the train stage ------------------------------------------------
+
+def rewrite_manifest(prepared, name):
+    """An edit that also updates the digest: only the shape and range checks can catch it."""
+    manifest = json.loads((prepared / "manifest.json").read_text())
+    manifest[name]["sha256"] = hashlib.sha256((prepared / name).read_bytes()).hexdigest()
+    (prepared / "manifest.json").write_text(json.dumps(manifest))
+
+
+def label_out_of_range(prepared):
+    y = np.load(prepared / "train_y.npy")
+    y[0] = 11
+    np.save(prepared / "train_y.npy", y)
+    rewrite_manifest(prepared, "train_y.npy")
+
+
+def edited_pixel(prepared):
+    x = np.load(prepared / "test_x.npy")
+    x[0, 0, 0] = 0.5
+    np.save(prepared / "test_x.npy", x)
+
+
+PREPARED_FAULTS = [
+    (lambda p: truncate(p / "train_x.npy"), ["train_x.npy does not match its digest"]),
+    (edited_pixel, ["test_x.npy does not match its digest"]),
+    (lambda p: delete(p / "manifest.json"), ["manifest.json is missing"]),
+    (lambda p: (p / "manifest.json").write_text("{"), ["manifest.json is corrupted"]),
+    (label_out_of_range, ["train values out of range"]),
+]
+
+
+@pytest.mark.parametrize("fault, words", PREPARED_FAULTS, ids=["truncated", "edited", "no-manifest", "bad-manifest", "consistent-edit"])
+def test_damaged_prepared_file_refused_by_train(tiny_repo_done, tmp_path, fault, words):
+    prepared = tmp_path / "prepared"
+    shutil.copytree(tiny_repo_done / "data/prepared", prepared)
+    fault(prepared)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_stage("train", ["lecun1989", prepared, "models/m.msgpack", "metrics/history/m.json"], work, pipeline.tiny_params())
+    assert_refused(result, work, "data error", *words)
+
+
+def test_damaged_model_refused_by_evaluate(tiny_repo_done, tmp_path):
+    model = tmp_path / "m.msgpack"
+    model.write_bytes((tiny_repo_done / "models/lecun1989.msgpack").read_bytes()[:1000])
+    work = tmp_path / "work"
+    work.mkdir()
+    args = ["lecun1989", tiny_repo_done / "data/prepared", model, "metrics/m.json", "metrics/per_seed/m.json"]
+    assert_refused(run_stage("evaluate", args, work, pipeline.tiny_params()), work, "data error", "m.msgpack")
+
+
+# --- divergence ------------------------------------------------------------------------------
+
+def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
+    params = pipeline.tiny_params()
+    # lr 50 on MSE with a linear head: the outputs, and then every weight, overflow in the first epoch.
+    params["variants"]["lecun1989"].update(head="linear", lr=50.0, lr_end=50.0)
+    args = ["lecun1989", tiny_repo_done / "data/prepared", "models/lecun1989.msgpack", "metrics/history/lecun1989.json"]
+    result = run_stage("train", args, tmp_path, params)
+    assert_refused(result, tmp_path, "training diverged", "variant lecun1989, seed 0, epoch 1", "NaN/inf", "no model or metrics")
+
+
+def test_divergence_names_the_first_bad_seed():
+    from train import check_finite
+
+    params = np.ones((3, 4), np.float32)
+    params[2, 1] = np.inf
+    losses = np.array([0.1, np.nan, 0.2])
+    check_finite([np.ones((3, 2))], "v", [7, 8, 9], 1)  # all finite: no error
+    with pytest.raises(DivergenceError, match="variant v, seed 8, epoch 5"):
+        check_finite([params, losses], "v", [7, 8, 9], 5)
+    with pytest.raises(DivergenceError, match="variant v, seed 9, epoch 5"):
+        check_finite([params], "v", [7, 8, 9], 5)

@@ -1,0 +1,130 @@
+"""The reproduction check's comparison (tools/compare.py) and its refusals (tools/verify.py); the
+full check itself, `make verify-quick`, runs in .ci/run after the tests."""
+
+import sys
+
+import pytest
+import yaml
+
+from pipeline import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+import compare  # noqa: E402
+import verify  # noqa: E402
+
+METRICS = {
+    "n_seeds": 5,
+    "test": {"n": 2007, "error": {"mean": 3.96, "std": 0.29, "min": 3.54, "max": 4.38}, "loss": {"mean": 0.05, "std": 0.004, "min": 0.045, "max": 0.056}},
+    "train": {"n": 7291, "error": {"mean": 0.8, "std": 0.1, "min": 0.6, "max": 1.0}, "loss": {"mean": 0.01, "std": 0.001, "min": 0.009, "max": 0.012}},
+}
+
+
+def full_rules():
+    return compare.load_tolerances(ROOT / verify.TOLERANCES, "full")
+
+
+def with_value(metrics: dict, path: str, value) -> dict:
+    copy = yaml.safe_load(yaml.safe_dump(metrics))
+    *parents, key = path.split(".")
+    node = copy
+    for part in parents:
+        node = node[part]
+    node[key] = value
+    return copy
+
+
+def test_every_published_metric_has_a_tolerance_with_a_reason():
+    for section in ("full", "quick"):
+        rules = compare.load_tolerances(ROOT / verify.TOLERANCES, section)
+        assert all(rule.why for rule in rules)
+        rows = compare.compare({"v": METRICS}, {"v": METRICS}, rules)
+        assert len(rows) == 19 and all(row.verdict == "ok" for row in rows), compare.table(rows)
+
+
+@pytest.mark.parametrize("path, value, ok", [
+    ("test.error.mean", 3.96 + 0.49, True),
+    ("test.error.mean", 3.96 - 0.51, False),
+    ("test.error.max", 4.38 + 1.2, False),
+    ("test.n", 2006, False),
+    ("n_seeds", 4, False),
+    ("train.loss.mean", 0.0114, True),
+    ("train.loss.mean", 0.012, False),
+    ("test.error.mean", float("nan"), False),
+])
+def test_tolerances_decide_the_verdict(path, value, ok):
+    rows = compare.compare({"v": METRICS}, {"v": with_value(METRICS, path, value)}, full_rules())
+    row = next(r for r in rows if r.metric == path)
+    assert row.ok is ok, compare.table(rows)
+    assert sum(not r.ok for r in rows) == (0 if ok else 1)
+
+
+def test_missing_or_extra_variant_and_undeclared_metric_fail():
+    rows = compare.compare({"a": METRICS, "b": METRICS}, {"a": {**METRICS, "new": 1.0}, "c": METRICS}, full_rules())
+    verdicts = {(r.variant, r.metric): r.verdict for r in rows}
+    assert verdicts[("a", "new")] == "FAIL: not expected"
+    assert verdicts[("b", "test.error.mean")] == "FAIL: missing"
+    assert verdicts[("c", "test.error.mean")] == "FAIL: not expected"
+    rows = compare.compare({"a": {"x": 1.0}}, {"a": {"x": 1.0}}, full_rules())
+    assert rows[0].verdict == "FAIL: no tolerance declared"
+
+
+def test_table_shows_expected_got_and_verdict():
+    rows = compare.compare({"v": METRICS}, {"v": with_value(METRICS, "test.error.mean", 5.0)}, full_rules())
+    text = compare.table(rows)
+    assert text.splitlines()[0].split() == ["variant", "metric", "expected", "got", "diff", "tolerance", "verdict"]
+    assert any(line.split()[:4] == ["v", "test.error.mean", "3.96", "5"] and line.endswith("FAIL") for line in text.splitlines())
+
+
+def test_quick_patch_gives_valid_params(tmp_path):
+    from params import load_params
+
+    patched = verify.merge_patch(yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / verify.QUICK_PARAMS).read_text()))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(patched))
+    params = load_params(tmp_path / "params.yaml")
+    assert set(params.variants) == {"lecun1989", "change4_relu_dropout"}
+    assert params.prepare.n_train == 300 and params.variants["lecun1989"].lr == 0.03
+
+
+def test_quick_expected_metrics_are_committed_for_every_quick_variant():
+    expected = verify.read_metrics(ROOT / verify.EXPECTED["quick"])
+    assert set(expected) == {"lecun1989", "change4_relu_dropout"}
+
+
+def git_repo(path, files: dict):
+    for rel, text in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_text(text)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"]):
+        verify.subprocess.run(cmd, cwd=path, check=True)
+    return path
+
+
+def test_verify_without_committed_metrics_is_refused_clearly(tmp_path, monkeypatch, capsys):
+    """metrics/ is not committed until the first full run: verify says so before running anything."""
+    monkeypatch.setattr(verify, "ROOT", git_repo(tmp_path, {"params.yaml": "{}"}))
+    monkeypatch.setattr(verify, "repro", lambda clone: pytest.fail("ran the pipeline"))
+    assert verify.main([]) == 2
+    assert "metrics/ holds no committed metrics" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("test_error, code", [(3.96, 0), (3.97, 1)])
+def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkeypatch, capsys, test_error, code):
+    """The pipeline itself is replaced by a stub that checks the quick patch was applied."""
+    repo = git_repo(tmp_path, {
+        "params.yaml": "prepare: {n_train: 7291}\n",
+        verify.QUICK_PARAMS: "prepare: {n_train: 300}\n",
+        verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
+        f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(METRICS),
+    })
+
+    def fake_repro(clone):
+        assert yaml.safe_load((clone / "params.yaml").read_text()) == {"prepare": {"n_train": 300}}
+        (clone / "metrics").mkdir()
+        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(METRICS, "test.error.mean", test_error)))
+
+    monkeypatch.setattr(verify, "ROOT", repo)
+    monkeypatch.setattr(verify, "repro", fake_repro)
+    assert verify.main(["--quick"]) == code
+    out = capsys.readouterr().out
+    assert ("FAILED, 1 of 19 metrics" if code else "all 19 metrics within tolerance") in out

@@ -1,0 +1,130 @@
+"""Check that the committed numbers still come out: clone HEAD into a temporary folder, run the whole
+pipeline there from scratch (`dvc repro`), and compare every metric with the committed ones under the
+tolerances of verify/tolerances.yaml. Prints a table of expected, got and verdict; exits 1 on any
+failure and 2 when there is nothing to compare with.
+
+    python tools/verify.py           # the full pipeline against metrics/*.json        (make verify)
+    python tools/verify.py --quick   # a reduced pipeline against verify/quick-expected (make verify-quick)
+    python tools/verify.py --quick --update   # rewrite verify/quick-expected from a fresh run
+
+Only committed files take part: uncommitted changes are not verified (a warning says so).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from compare import compare, load_tolerances, table
+
+ROOT = Path(__file__).resolve().parents[1]
+TOLERANCES = "verify/tolerances.yaml"
+QUICK_PARAMS = "verify/quick-params.yaml"  # a JSON merge patch (RFC 7386) on params.yaml
+EXPECTED = {"full": "metrics", "quick": "verify/quick-expected"}
+
+
+class Refused(Exception):
+    """Nothing to verify against: exit 2."""
+
+
+def git(*args) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def merge_patch(target, patch):
+    """RFC 7386: dicts merge key by key, null deletes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def read_metrics(folder: Path) -> dict[str, dict]:
+    """{variant: metrics} of the top-level *.json files of a metrics folder."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+
+
+def clone_head(dest: Path) -> str:
+    sha = git("rev-parse", "HEAD")
+    if git("status", "--porcelain", "--untracked-files=no"):
+        print(f"verify: warning: uncommitted changes are not verified; checking commit {sha[:12]}", file=sys.stderr)
+    # --no-checkout then checkout of the sha: a clone of a worktree would otherwise check out another branch.
+    subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(ROOT), str(dest)], check=True)
+    subprocess.run(["git", "checkout", "--quiet", "--detach", sha], cwd=dest, check=True)
+    return sha
+
+
+def repro(repo: Path) -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    # stdout to stderr: the table is this command's only standard output.
+    subprocess.run(["dvc", "repro"], cwd=repo, env=env, check=True, stdout=sys.stderr)
+
+
+def verify(mode: str, update: bool, keep: bool) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix=f"lecun1989-verify-{mode}-"))
+    try:
+        clone = workdir / "repo"
+        sha = clone_head(clone)
+        expected = read_metrics(clone / EXPECTED[mode])
+        if not expected and not update:
+            raise Refused(
+                f"{EXPECTED[mode]}/ holds no committed metrics (*.json) at commit {sha[:12]}: there is nothing to verify "
+                + ("against; run the full pipeline (make repro) and commit metrics/ first" if mode == "full"
+                   else "against; run make verify-quick-update and commit verify/quick-expected/")
+            )
+        if mode == "quick":
+            params = yaml.safe_load((clone / "params.yaml").read_text())
+            patched = merge_patch(params, yaml.safe_load((clone / QUICK_PARAMS).read_text()))
+            (clone / "params.yaml").write_text(yaml.safe_dump(patched, sort_keys=False))
+        print(f"verify: running the {mode} pipeline of commit {sha[:12]} in {clone}", file=sys.stderr, flush=True)
+        repro(clone)
+        got = read_metrics(clone / "metrics")
+        if update:
+            out = ROOT / EXPECTED[mode]
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(clone / "metrics", out, ignore=shutil.ignore_patterns("history", "per_seed"))
+            print(f"verify: wrote {len(got)} expected metrics files to {out.relative_to(ROOT)}/; review and commit them")
+            return 0
+        rows = compare(expected, got, load_tolerances(clone / TOLERANCES, mode))
+        print(table(rows))
+        failed = sum(not row.ok for row in rows)
+        print(f"\nverify {mode}, commit {sha[:12]}: " + (f"FAILED, {failed} of {len(rows)} metrics" if failed else f"all {len(rows)} metrics within tolerance"))
+        return 1 if failed else 0
+    finally:
+        if keep:
+            print(f"verify: kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"the reduced pipeline of {QUICK_PARAMS}")
+    parser.add_argument("--update", action="store_true", help="write the expected metrics instead of comparing (with --quick)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary clone for inspection")
+    args = parser.parse_args(argv)
+    if args.update and not args.quick:
+        parser.error("--update only rewrites the quick expected metrics; the full ones are the committed metrics/ of a real run")
+    try:
+        return verify("quick" if args.quick else "full", args.update, args.keep)
+    except Refused as e:
+        print(f"verify: {e}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as e:
+        print(f"verify: {' '.join(map(str, e.cmd))} exited {e.returncode}: the pipeline did not complete", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
