@@ -41,6 +41,26 @@ def check_finite(state, losses: dict, variant_name: str, seeds: list[int], epoch
             )
 
 
+def open_live(curves_dir: str):
+    """DVCLive as a plain logger into curves_dir: no dvc.yaml edits (dvcyaml=None), no experiment
+    saved (save_dvc_exp=False; inside `dvc repro` / `dvc exp run` DVC owns experiments anyway), no
+    report, no system monitor. Imported here: importing DVCLive imports DVC, which is slow."""
+    from dvclive import Live
+    from scmrepo.exceptions import SCMError
+
+    class PipelineLive(Live):
+        def _init_dvc(self):
+            # DVCLive 3.49 looks up the git baseline and raises SCMError("Empty git repo") in a
+            # repository with no commit yet (git init + dvc repro); there is nothing to link to then.
+            try:
+                super()._init_dvc()
+            except SCMError:
+                self._dvc_repo = None
+                self._dvc_file = "dvc.yaml"
+
+    return PipelineLive(dir=curves_dir, save_dvc_exp=False, dvcyaml=None, report=None, monitor_system=False)
+
+
 CURVE_STATS = {"mean": np.mean, "min": np.min, "max": np.max}
 
 
@@ -112,9 +132,7 @@ def main(argv=None):
     seeds = trainer.seeds()
     state = trainer.init()
 
-    from dvclive import Live  # imports DVC: slow, so only once the arguments are known good
-
-    live = Live(dir=args.curves_dir, save_dvc_exp=False, dvcyaml=None, report=None, monitor_system=False)
+    live = open_live(args.curves_dir)
     progress = Progress(args.variant, variant.epochs, len(seeds), args.quiet)
     start = time.perf_counter()
     try:
