@@ -25,4 +25,4 @@ test: $(STAMP)
 	$(RUN) python -m pytest -q tests
 
 figures: $(STAMP)
-	$(RUN) python tools/figures.py --metrics metrics --out docs/figures
+	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures

@@ -77,6 +77,14 @@ def log_epoch(live, epoch: int, scores: dict, seeds: list[int]) -> None:
     live.next_step()
 
 
+def _terminal_width(stream) -> int:
+    """Columns of the terminal behind stream; 0 when it is no terminal (or one of no size)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 class Progress:
     """A tqdm bar on an interactive stderr, else one plain line per epoch; nothing when quiet."""
 
@@ -84,7 +92,7 @@ class Progress:
         self.variant, self.epochs, self.n_seeds, self.quiet = variant, epochs, n_seeds, quiet
         self.stream = stream or sys.stderr
         self.bar = None
-        if not quiet and self.stream.isatty() and not os.environ.get("CI"):
+        if not quiet and _terminal_width(self.stream) > 0 and not os.environ.get("CI"):
             from tqdm import tqdm
 
             self.bar = tqdm(total=epochs, desc=variant, unit="epoch", file=self.stream, dynamic_ncols=True)

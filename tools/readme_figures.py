@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 import figures  # noqa: E402  (selects matplotlib's Agg backend)
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from atomic import write_bytes  # noqa: E402
 from params import load_params  # noqa: E402
 
@@ -60,6 +61,7 @@ def learning_curves(metrics_dir: Path, variants: list[str]) -> bytes:
         ax.grid(True, which="both", alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("Learning curves: mean over seeds, band from the best to the worst seed", fontsize=11)
     fig.tight_layout()
@@ -130,11 +132,11 @@ def main(argv=None):
                 raise MissingRun(f"{png} is missing: run `make repro` (or dvc repro) first")
             pictures[f"misread_{v}.png"] = png.read_bytes()
     except MissingRun as e:
-        print(f"figures: {e}", file=sys.stderr)
+        print(f"readme_figures: {e}", file=sys.stderr)
         sys.exit(1)
     for name, data in pictures.items():
         write_bytes(out / name, data)
-    print(f"figures: {', '.join(pictures)} -> {out}")
+    print(f"readme_figures: {', '.join(pictures)} -> {out}")
 
 
 if __name__ == "__main__":
