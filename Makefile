@@ -4,13 +4,14 @@
 #   make verify  re-run the whole pipeline in a fresh clone of HEAD and check it against metrics/
 #   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
 #   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
+#   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test venv verify verify-quick verify-quick-update
+.PHONY: repro test venv results figures verify verify-quick verify-quick-update
 
 venv: $(STAMP)
 
@@ -26,7 +27,6 @@ repro: $(STAMP)
 test: $(STAMP)
 	$(RUN) python -m pytest -q tests
 
-.PHONY: results
 results: $(STAMP)
 	$(RUN) python tools/results_table.py --write
 
@@ -38,3 +38,6 @@ verify-quick: $(STAMP)
 
 verify-quick-update: $(STAMP)
 	$(RUN) python tools/verify.py --quick --update
+
+figures: $(STAMP)
+	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures

@@ -1,15 +1,61 @@
-"""Stage 4, evaluate: final loss, error and exact miss counts of every seed of one variant.
+"""Stage 4, evaluate: final loss, error, exact miss counts and the paper's reject operating point of
+every seed of one variant, its confusion matrix, error-versus-rejection curve and misread digits.
 
 Reads params: variants.VARIANT, from params.yaml.
 Reads: PREPARED_DIR and MODEL (the train stage's file).
 Writes: METRICS (JSON, the numbers `dvc metrics show` tabulates): mean, std, min and max over
-seeds of the train/test error % and loss; PER_SEED (JSON): every seed's loss, error % and misses.
+seeds of the train/test error % and loss, and of test.reject_for_1pct_error: the smallest share
+(%) of test digits that must be rejected, lowest confidence margin (top-1 minus top-2 output)
+first, for the error on the digits kept to be at most 1%.
+PER_SEED (JSON): every seed's loss, error %, misses and reject_for_1pct_error.
+--confusion CSV: seed,actual,predicted for every test digit and every seed (the plot pools seeds).
+--reject-curve CSV: rejected_pct,error_mean,error_min,error_max,error_seed_<seed>...: the error %
+on the kept test digits when 0..20% are rejected, lowest margin first.
+--misread PNG: the test digits the first seed misreads, captioned true->predicted and k/N, the
+number of the N seeds that misread the digit too.
 """
 
 import argparse
 
+import numpy as np
+
 from errors import run_stage
 from params import load_variant
+
+REJECT_TARGET_PCT = 1.0
+REJECT_GRID_PCT = np.arange(0, 81) * 0.25  # 0, 0.25, ..., 20 % of the test digits
+
+
+def confusion_csv(seeds, predicted, labels) -> bytes:
+    lines = ["seed,actual,predicted"]
+    for seed, pred in zip(seeds, predicted):
+        lines += [f"{seed},{a},{p}" for a, p in zip(labels, pred)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def reject_curve_csv(seeds, errors) -> bytes:
+    """errors: (n_seeds, len(REJECT_GRID_PCT)) error % on the kept digits."""
+    header = ["rejected_pct", "error_mean", "error_min", "error_max", *(f"error_seed_{s}" for s in seeds)]
+    lines = [",".join(header)]
+    for j, r in enumerate(REJECT_GRID_PCT):
+        col = errors[:, j]
+        values = [r, col.mean(), col.min(), col.max(), *col]
+        lines.append(",".join(f"{v:.6g}" for v in values))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def misread_png(variant_name, seeds, x, labels, predicted) -> bytes:
+    import figures  # matplotlib: imported only when the picture is asked for
+
+    wrong = predicted != labels[None]  # (n_seeds, n)
+    idx = np.flatnonzero(wrong[0])
+    n_wrong = wrong.sum(axis=0)
+    notes = [f"{n_wrong[i]}/{len(seeds)}" for i in idx]
+    title = (
+        f"{variant_name}: the {len(idx)} of {len(labels)} test digits that seed {seeds[0]} misreads "
+        f"(true\u2192predicted, k/{len(seeds)}: seeds misreading it)"
+    )
+    return figures.misread_digits(x[idx], labels[idx], predicted[0][idx], notes, title)
 
 
 def main(argv=None):
@@ -19,18 +65,20 @@ def main(argv=None):
     parser.add_argument("model", help="the train stage's model file, e.g. models/lecun1989.msgpack")
     parser.add_argument("metrics", help="output metrics file, e.g. metrics/lecun1989.json")
     parser.add_argument("per_seed", help="output per-seed file, e.g. metrics/per_seed/lecun1989.json")
-    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--confusion", help="output confusion CSV, e.g. metrics/confusion/lecun1989.csv")
+    parser.add_argument("--reject-curve", help="output error-versus-rejection CSV, e.g. metrics/reject/lecun1989.csv")
+    parser.add_argument("--misread", help="output PNG of the misread test digits, e.g. metrics/misread/lecun1989.png")
+    parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
     args = parser.parse_args(argv)
 
     variant = load_variant(args.variant, args.params)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     import jax
-    import numpy as np
 
     import checkpoint
     import prepared
     import scoring
-    from atomic import write_json
+    from atomic import write_bytes, write_json
     from engine import Trainer
 
     data = prepared.load(args.prepared_dir)
@@ -50,9 +98,25 @@ def main(argv=None):
             "loss": scoring.spread(s["loss"]),
         }
         per_seed[split] = {"error": errors.tolist(), "misses": missed.tolist(), "loss": s["loss"].tolist()}
+        if split == "test":
+            reject = scoring.reject_pct(s["outputs"], y, REJECT_TARGET_PCT)
+            metrics[split]["reject_for_1pct_error"] = scoring.spread(reject)
+            per_seed[split]["reject_for_1pct_error"] = reject.tolist()
+            predicted = scoring.predictions(s["outputs"])
+            if args.confusion:
+                write_bytes(args.confusion, confusion_csv(seeds, predicted, y))
+            if args.reject_curve:
+                curve = scoring.error_at_reject(s["outputs"], y, REJECT_GRID_PCT)
+                write_bytes(args.reject_curve, reject_curve_csv(seeds, curve))
+            if args.misread:
+                write_bytes(args.misread, misread_png(args.variant, seeds, d["x"], y, predicted))
     write_json(args.per_seed, per_seed)
     write_json(args.metrics, metrics)
-    print(f"evaluate {args.variant}: test error {metrics['test']['error']['mean']:.2f}% +- {metrics['test']['error']['std']:.2f} over {len(seeds)} seeds")
+    t = metrics["test"]
+    print(
+        f"evaluate {args.variant}: test error {t['error']['mean']:.2f}% +- {t['error']['std']:.2f}, "
+        f"reject {t['reject_for_1pct_error']['mean']:.2f}% for 1% error, over {len(seeds)} seeds"
+    )
 
 
 if __name__ == "__main__":

@@ -17,3 +17,56 @@ def spread(values) -> dict:
     values = np.asarray(values, np.float64)
     std = float(values.std(ddof=1)) if values.size > 1 else 0.0
     return {"mean": float(values.mean()), "std": std, "min": float(values.min()), "max": float(values.max())}
+
+
+def predictions(outputs: np.ndarray) -> np.ndarray:
+    return np.argmax(outputs, axis=-1)
+
+
+def margins(outputs: np.ndarray) -> np.ndarray:
+    """Confidence margin of each digit: top-1 minus top-2 output (tanh outputs or logits alike)."""
+    top2 = np.sort(np.asarray(outputs, np.float64), axis=-1)[..., -2:]
+    return top2[..., 1] - top2[..., 0]
+
+
+def confusion(outputs: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Counts (actual, predicted) of one network's outputs (n, 10); rows are the true labels."""
+    counts = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(counts, (np.asarray(labels), predictions(outputs)), 1)
+    return counts
+
+
+def kept_errors(outputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One network's outputs (n, 10): after rejecting the k digits of lowest margin, for k = 0..n,
+    the wrong predictions among the kept digits and the number kept; both (n + 1,) integers.
+    Ties in margin are broken by position in the test set (stable sort)."""
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    order = np.argsort(margins(outputs), kind="stable")
+    wrong = (predictions(outputs) != labels)[order].astype(np.int64)
+    wrong_kept = wrong.sum() - np.concatenate([[0], np.cumsum(wrong)])
+    return wrong_kept, n - np.arange(n + 1)
+
+
+def reject_pct(outputs: np.ndarray, labels: np.ndarray, max_error_pct: float = 1.0):
+    """The paper's operating point: the smallest share (%) of test digits that must be rejected,
+    lowest margin first, for the error on the digits kept to be at most max_error_pct.
+    outputs (n, 10) -> float; stacked seeds (s, n, 10) -> (s,) array."""
+    outputs = np.asarray(outputs)
+    if outputs.ndim == 3:
+        return np.array([reject_pct(o, labels, max_error_pct) for o in outputs])
+    wrong_kept, n_kept = kept_errors(outputs, labels)
+    ok = 100 * wrong_kept <= max_error_pct * n_kept  # integer counts: exact, no rounding
+    return 100.0 * int(np.argmax(ok)) / len(labels)  # ok[-1] holds: nothing kept, nothing wrong
+
+
+def error_at_reject(outputs: np.ndarray, labels: np.ndarray, reject_grid_pct) -> np.ndarray:
+    """Error % on the kept digits at each rejected share of reject_grid_pct (rounded to whole
+    digits); outputs (n, 10) -> (len(grid),), stacked seeds (s, n, 10) -> (s, len(grid))."""
+    outputs = np.asarray(outputs)
+    if outputs.ndim == 3:
+        return np.stack([error_at_reject(o, labels, reject_grid_pct) for o in outputs])
+    wrong_kept, n_kept = kept_errors(outputs, labels)
+    n = len(labels)
+    k = np.clip(np.rint(np.asarray(reject_grid_pct, np.float64) * n / 100).astype(np.int64), 0, n - 1)
+    return 100.0 * wrong_kept[k] / n_kept[k]

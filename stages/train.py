@@ -3,11 +3,16 @@
 Reads params: variants.VARIANT (every key), from params.yaml.
 Reads: PREPARED_DIR (the preprocess stage's folder, checked against its manifest).
 Writes: MODEL (Flax msgpack of the parameters of every seed, stacked on a leading axis) and
-HISTORY (JSON: train and test loss and error of every seed after every epoch).
+CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is the
+epoch, 1..epochs) the train and test loss and error % of every seed and their mean, min and max
+over seeds, as plots/metrics/{seed_<seed>,mean,min,max}/{train,test}_{loss,error}.tsv, and the
+last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
+it never edits dvc.yaml nor saves an experiment; dvc.yaml declares the folder and its plots.
+Progress: one line per epoch on stderr (a progress bar when stderr is a terminal and CI is
+unset); --quiet prints nothing.
 """
 
 import argparse
-import sys
 import time
 
 import numpy as np
@@ -34,8 +39,9 @@ def main(argv=None):
     parser.add_argument("variant", help="a key of variants: in params.yaml, e.g. lecun1989")
     parser.add_argument("prepared_dir", help="the preprocess stage's folder, e.g. data/prepared")
     parser.add_argument("model", help="output model file, e.g. models/lecun1989.msgpack")
-    parser.add_argument("history", help="output per-epoch history, e.g. metrics/history/lecun1989.json")
-    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("curves_dir", help="output DVCLive folder of learning curves, e.g. metrics/curves/lecun1989")
+    parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
 
     variant = load_variant(args.variant, args.params)
@@ -46,8 +52,9 @@ def main(argv=None):
     import checkpoint
     import prepared
     import scoring
-    from atomic import write_json
+    from curves import log_epoch, open_live
     from engine import Trainer
+    from progress import Progress
 
     data = prepared.load(args.prepared_dir)
     splits = {split: (jnp.asarray(d["x"]), d["y"].astype(np.int32)) for split, d in data.items()}
@@ -56,33 +63,23 @@ def main(argv=None):
     seeds = trainer.seeds()
     state = trainer.init()
 
-    history = []
+    live = open_live(args.curves_dir)
+    progress = Progress(args.variant, variant.epochs, len(seeds), args.quiet)
     start = time.perf_counter()
-    for epoch in range(1, variant.epochs + 1):
-        state = trainer.train_epoch(state, epoch - 1, X, jnp.asarray(Y))
-        scores = {}
-        for split, (x, y) in splits.items():
-            s = trainer.score(state.params, x, y)
-            scores[split] = {"loss": s["loss"], "error": scoring.error_pct(scoring.misses(s["outputs"], y), len(y))}
-        check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
-        for i, seed in enumerate(seeds):
-            row = {"epoch": epoch, "seed": seed}
-            for split, s in scores.items():
-                row[f"{split}_loss"] = float(s["loss"][i])
-                row[f"{split}_error"] = float(s["error"][i])
-            history.append(row)
-        elapsed = time.perf_counter() - start
-        eta = elapsed / epoch * (variant.epochs - epoch)
-        print(
-            f"{args.variant} epoch {epoch}/{variant.epochs}: train loss {scores['train']['loss'].mean():.4g} "
-            f"error {scores['train']['error'].mean():.2f}% | test loss {scores['test']['loss'].mean():.4g} "
-            f"error {scores['test']['error'].mean():.2f}% (mean of {len(seeds)} seeds) | {elapsed:.0f}s, eta {eta:.0f}s",
-            file=sys.stderr,
-            flush=True,
-        )
-
+    try:
+        for epoch in range(1, variant.epochs + 1):
+            state = trainer.train_epoch(state, epoch - 1, X, jnp.asarray(Y))
+            scores = {}
+            for split, (x, y) in splits.items():
+                s = trainer.score(state.params, x, y)
+                scores[split] = {"loss": s["loss"], "error": scoring.error_pct(scoring.misses(s["outputs"], y), len(y))}
+            check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
+            log_epoch(live, epoch, scores, seeds)
+            progress.epoch(epoch, scores, time.perf_counter() - start)
+    finally:
+        progress.close()
+    live.end()
     checkpoint.save(args.model, state.params)
-    write_json(args.history, history)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""Learning curves: DVCLive as a plain per-epoch logger (every seed, and mean/min/max over seeds)."""
+
+import numpy as np
+
+
+def open_live(curves_dir: str):
+    """DVCLive as a plain logger into curves_dir: no dvc.yaml edits (dvcyaml=None), no experiment
+    saved (save_dvc_exp=False; inside `dvc repro` / `dvc exp run` DVC owns experiments anyway), no
+    report, no system monitor. Imported here: importing DVCLive imports DVC, which is slow."""
+    from dvclive import Live
+    from scmrepo.exceptions import SCMError
+
+    class PipelineLive(Live):
+        def _init_dvc(self):
+            # DVCLive 3.49 looks up the git baseline and raises SCMError("Empty git repo") in a
+            # repository with no commit yet (git init + dvc repro); there is nothing to link to then.
+            try:
+                super()._init_dvc()
+            except SCMError:
+                self._dvc_repo = None
+                self._dvc_file = "dvc.yaml"
+
+    return PipelineLive(dir=curves_dir, save_dvc_exp=False, dvcyaml=None, report=None, monitor_system=False)
+
+
+CURVE_STATS = {"mean": np.mean, "min": np.min, "max": np.max}
+
+
+def log_epoch(live, epoch: int, scores: dict, seeds: list[int]) -> None:
+    """One DVCLive step per epoch: every seed's curve, and mean/min/max over the seeds."""
+    live.step = epoch
+    for split, s in scores.items():
+        for quantity in ("loss", "error"):
+            values = np.asarray(s[quantity], np.float64)
+            for seed, value in zip(seeds, values):
+                live.log_metric(f"seed_{seed}/{split}_{quantity}", float(value))
+            for stat, fn in CURVE_STATS.items():
+                live.log_metric(f"{stat}/{split}_{quantity}", float(fn(values)))
+    live.next_step()

@@ -1,0 +1,255 @@
+"""Issue 5: learning curves, confusion matrices, misread digits and the reject metric."""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import figures
+import scoring
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+STAGES = ["download", "preprocess", "train", "evaluate"]
+
+
+# --- the reject metric ----------------------------------------------------------------------------
+
+def outputs_with(margin_rank_wrong: set[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n digits whose margins are 1..n (in a shuffled order); those of the given margin ranks
+    (0 = lowest margin) are read wrong, the others right."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, n)
+    margin_rank = rng.permutation(n)
+    outputs = np.zeros((n, 10))
+    for i in range(n):
+        guess = (labels[i] + 1) % 10 if margin_rank[i] in margin_rank_wrong else labels[i]
+        outputs[i, guess] = margin_rank[i] + 1.0  # top-1 minus top-2 (all others 0) is rank + 1
+    return outputs, labels
+
+
+def test_margins_are_top1_minus_top2():
+    out = np.array([[0.1, 0.9, -1.0, 0.5], [-0.2, -0.9, -0.3, -0.25]])
+    np.testing.assert_allclose(scoring.margins(out), [0.4, 0.05])
+
+
+def test_reject_hand_made_example():
+    # 400 digits, 5 wrong: the 4 least confident and one confidently wrong (rank 300).
+    # Reject 0: 5/400 = 1.25%; reject 1: 4/399 = 1.003%; reject 2: 3/398 = 0.75% <= 1%.
+    outputs, labels = outputs_with({0, 1, 2, 3, 300}, 400)
+    assert scoring.reject_pct(outputs, labels) == pytest.approx(100 * 2 / 400)
+    # stacked seeds: one value per seed
+    other, _ = outputs_with({0, 1, 2, 3, 4, 5, 6}, 400)  # 7 least confident wrong: 4/397 > 1% >= 3/396
+    got = scoring.reject_pct(np.stack([outputs, other]), labels)
+    np.testing.assert_allclose(got, [0.5, 100 * 4 / 400])
+
+
+def test_reject_edge_cases():
+    outputs, labels = outputs_with(set(), 50)
+    assert scoring.reject_pct(outputs, labels) == 0.0  # no misses: nothing to reject
+    outputs, labels = outputs_with(set(range(50)), 50)
+    assert scoring.reject_pct(outputs, labels) == 100.0  # all wrong: reject everything
+    outputs, labels = outputs_with({49}, 50)  # one confident miss in 50: 1/(50-k) <= 1% never
+    assert scoring.reject_pct(outputs, labels) == 100.0
+    outputs, labels = outputs_with({49}, 100)  # one miss in 100 is exactly 1%
+    assert scoring.reject_pct(outputs, labels) == 0.0
+
+
+def test_error_at_reject_matches_definition():
+    outputs, labels = outputs_with({0, 1, 2, 3, 300}, 400)
+    err = scoring.error_at_reject(outputs, labels, [0.0, 0.25, 0.5, 1.0])
+    np.testing.assert_allclose(err, [100 * 5 / 400, 100 * 4 / 399, 100 * 3 / 398, 100 * 1 / 396])
+
+
+def test_confusion_counts():
+    outputs, labels = outputs_with({0, 1, 2, 3, 300}, 400)
+    counts = scoring.confusion(outputs, labels)
+    assert counts.sum() == 400
+    assert counts.sum() - np.trace(counts) == scoring.misses(outputs, labels) == 5
+    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(labels, minlength=10))
+
+
+# --- PNG bytes ------------------------------------------------------------------------------------
+
+def test_misread_png_is_deterministic_and_versionless():
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (7, 16, 16)).astype(np.float32)
+    args = (images, [1, 2, 3, 4, 5, 6, 7], [7, 1, 2, 3, 4, 5, 6], ["1/2"] * 7, "test")
+    a, b = figures.misread_digits(*args), figures.misread_digits(*args)
+    assert a == b and a.startswith(b"\x89PNG")
+    assert b"matplotlib" not in a.lower()
+    assert figures.misread_digits(images[:0], [], [], [], "none").startswith(b"\x89PNG")
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+def test_progress_plain_lines_and_quiet():
+    import io
+
+    import progress
+
+    scores = {split: {"loss": np.array([0.5, 0.25]), "error": np.array([4.0, 2.0])} for split in ("train", "test")}
+    stream = io.StringIO()  # not a terminal: plain lines, no bar
+    bar = progress.Progress("lecun1989", 4, 2, quiet=False, stream=stream)
+    bar.epoch(1, scores, 10.0)
+    bar.close()
+    line = stream.getvalue()
+    assert line.count("\n") == 1
+    for part in ("lecun1989", "epoch 1/4", "train loss 0.375", "error 3.00%", "test loss", "elapsed 10s", "eta 30s"):
+        assert part in line, (part, line)
+    quiet = io.StringIO()
+    progress.Progress("lecun1989", 4, 2, quiet=True, stream=quiet).epoch(1, scores, 10.0)
+    assert quiet.getvalue() == ""
+
+
+# --- command lines --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("script", [f"stages/{s}.py" for s in STAGES] + ["tools/readme_figures.py"])
+def test_help_exits_0(script):
+    r = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Reads" in r.stdout and "Writes" in r.stdout
+
+
+def test_dvc_yaml_plots_cover_every_variant():
+    dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    variants = yaml.safe_load((ROOT / "params.yaml").read_text())["variants"]
+    plots = {k: v for p in dvc_yaml["plots"] for k, v in p.items()}
+    for v in variants:
+        for split in ("train", "test"):
+            for q in ("loss", "error"):
+                assert f"metrics/curves/{v}/plots/metrics/mean/{split}_{q}.tsv" in plots[f"learning_curves/{split}_{q}"]["y"]
+        assert f"seeds/{v}" in plots
+        assert f"metrics/reject/{v}.csv" in plots["reject_curve"]["y"]
+    assert set(plots) == {f"learning_curves/{s}_{q}" for s in ("train", "test") for q in ("loss", "error")} | {
+        f"seeds/{v}" for v in variants
+    } | {"reject_curve"}, "dvc.yaml lists a plot of a variant that params.yaml lacks"
+
+
+# --- a tiny run of train and evaluate, then `dvc plots show` --------------------------------------
+
+N_TRAIN, N_TEST = 40, 30
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A scratch repository holding dvc.yaml, a tiny params.yaml (2 seeds, 2 epochs) and the train
+    and evaluate outputs of every variant on synthetic 16x16 digits (in-process: no downloads)."""
+    import evaluate
+    import prepared
+    import progress
+
+    repo = tmp_path_factory.mktemp("repo")
+    shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
+    shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for v in params["variants"].values():
+        v.update(epochs=2, n_seeds=2)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+
+    rng = np.random.default_rng(0)
+    splits = {}
+    for split, n in (("train", N_TRAIN), ("test", N_TEST)):
+        y = (np.arange(n) % 10).astype(np.uint8)
+        x = np.full((n, 16, 16), -1.0, np.float32)
+        for i, label in enumerate(y):  # a learnable stroke per class, plus noise
+            x[i, label + 3, 2:14] = 1.0
+        x = np.clip(x + rng.normal(0, 0.3, x.shape), -1, 1).astype(np.float32)
+        splits[split] = {"x": x, "y": y, "index": np.arange(n, dtype=np.int64)}
+    prepared.save(repo / "data/prepared", splits)
+
+    # Compiling costs ~10 s of CPU per variant: the first variant runs for real, the others get
+    # copies of its files under their own names (the same code writes every variant's files, and
+    # dvc.yaml must name them all). The full pipeline on real digits: tests of the shared tiny run.
+    variants = list(params["variants"])
+    real = [variants[0]]
+    cwd = os.getcwd()
+    os.chdir(repo)  # DVCLive looks for the DVC repo from the working directory
+    try:
+        for v in real:
+            train.main([v, "data/prepared", f"models/{v}.msgpack", f"metrics/curves/{v}", "--quiet"])
+            evaluate.main([v, "data/prepared", f"models/{v}.msgpack", f"metrics/{v}.json", f"metrics/per_seed/{v}.json",
+                           "--confusion", f"metrics/confusion/{v}.csv", "--reject-curve", f"metrics/reject/{v}.csv",
+                           "--misread", f"metrics/misread/{v}.png"])
+    finally:
+        os.chdir(cwd)
+    m = repo / "metrics"
+    for v in variants[1:]:
+        shutil.copytree(m / "curves" / real[0], m / "curves" / v)
+        for folder, ext in (("", "json"), ("per_seed", "json"), ("confusion", "csv"), ("reject", "csv"), ("misread", "png")):
+            shutil.copy(m / folder / f"{real[0]}.{ext}", m / folder / f"{v}.{ext}")
+    return repo, list(params["variants"])
+
+
+def test_confusion_file_matches_misses(tiny_run):
+    repo, variants = tiny_run
+    for v in variants:
+        with open(repo / "metrics/confusion" / f"{v}.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        per_seed = json.loads((repo / "metrics/per_seed" / f"{v}.json").read_text())
+        for seed, misses in zip(per_seed["seeds"], per_seed["test"]["misses"]):
+            counts = np.zeros((10, 10), int)
+            for r in rows:
+                if int(r["seed"]) == seed:
+                    counts[int(r["actual"]), int(r["predicted"])] += 1
+            assert counts.sum() == N_TEST
+            assert counts.sum() - np.trace(counts) == misses
+        metrics = json.loads((repo / "metrics" / f"{v}.json").read_text())
+        reject = metrics["test"]["reject_for_1pct_error"]
+        assert 0 <= reject["min"] <= reject["mean"] <= reject["max"] <= 100
+
+
+def test_learning_curves_have_every_seed_and_epoch(tiny_run):
+    repo, variants = tiny_run
+    for v in variants:
+        folder = repo / "metrics/curves" / v / "plots/metrics"
+        assert sorted(p.name for p in folder.iterdir()) == ["max", "mean", "min", "seed_0", "seed_1"]
+        for stat in ("seed_0", "seed_1", "mean"):
+            for name in ("train_loss", "train_error", "test_loss", "test_error"):
+                lines = (folder / stat / f"{name}.tsv").read_text().splitlines()
+                assert lines[0] == f"step\t{name}" and [line.split("\t")[0] for line in lines[1:]] == ["1", "2"]
+        assert "timestamp" not in (folder / "mean/test_error.tsv").read_text()
+    assert (repo / "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text(), "DVCLive edited dvc.yaml"
+    assert not list(repo.glob("metrics/curves/*/dvc.yaml")), "DVCLive wrote a dvc.yaml"
+
+
+def test_dvc_plots_show_holds_every_plot(tiny_run):
+    repo, variants = tiny_run
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    r = subprocess.run(["dvc", "plots", "show", "-o", "html"], cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "failed" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+    html = (repo / "html/index.html").read_text()
+    divs = set(re.findall(r'<div id\s*=\s*"([^"]+)"', html))
+    dvc_yaml = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    expected = {re.sub(r"\W", "_", k) for p in dvc_yaml["plots"] for k in p}
+    expected |= {f"metrics_confusion_{v}_csv" for v in variants}
+    assert expected <= divs, f"missing from the page: {sorted(expected - divs)}"
+    for v in variants:
+        assert f'src="static/workspace_metrics_misread_{v}.png"' in html
+        assert (repo / f"html/static/workspace_metrics_misread_{v}.png").is_file()
+
+
+def test_readme_figures_tool(tiny_run, tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_figures", ROOT / "tools/readme_figures.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    repo, variants = tiny_run
+    monkeypatch.chdir(repo)
+    for out in ("a", "b"):
+        tool.main(["--metrics", "metrics", "--out", str(tmp_path / out)])
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(["confusion.png", "learning_curves.png", "reject_curves.png", *(f"misread_{v}.png" for v in variants)])
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

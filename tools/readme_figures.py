@@ -1,0 +1,143 @@
+"""Write the README's figures (PNG, matplotlib, deterministic bytes) from the metrics and plots of
+the last run (`make repro`); `make figures` runs it. No training or evaluation happens here.
+
+Reads params: the variant names (keys of variants:) from params.yaml.
+Reads: metrics/curves/<variant>/plots/metrics/{mean,min,max}/{train,test}_{loss,error}.tsv (train
+stage, DVCLive), metrics/<variant>.json, metrics/reject/<variant>.csv, metrics/confusion/<variant>.csv
+and metrics/misread/<variant>.png (evaluate stage).
+Writes: OUT_DIR/learning_curves.png (loss and error by epoch, mean over seeds with the min..max band),
+OUT_DIR/reject_curves.png (error on the kept test digits vs the share rejected, lowest margin first),
+OUT_DIR/confusion.png (test-set confusions, seeds pooled, diagonal left out) and
+OUT_DIR/misread_<variant>.png (a copy of the evaluate stage's picture).
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "stages"))
+
+import numpy as np  # noqa: E402
+
+import figures  # noqa: E402  (selects matplotlib's Agg backend)
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+from atomic import write_bytes  # noqa: E402
+from params import load_params  # noqa: E402
+
+
+class MissingRun(Exception):
+    pass
+
+
+def read_table(path: Path, delimiter: str) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise MissingRun(f"{path} is missing: run `make repro` (or dvc repro) first")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=delimiter))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]} if rows else {}
+
+
+def curve(metrics_dir: Path, variant: str, stat: str, name: str):
+    t = read_table(metrics_dir / "curves" / variant / "plots" / "metrics" / stat / f"{name}.tsv", "\t")
+    return t["step"], t[name]
+
+
+def learning_curves(metrics_dir: Path, variants: list[str]) -> bytes:
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    for ax, (split, quantity) in zip(axes.flat, [("test", "error"), ("train", "error"), ("test", "loss"), ("train", "loss")]):
+        name = f"{split}_{quantity}"
+        for i, v in enumerate(variants):
+            x, mean = curve(metrics_dir, v, "mean", name)
+            _, lo = curve(metrics_dir, v, "min", name)
+            _, hi = curve(metrics_dir, v, "max", name)
+            ax.plot(x, mean, color=f"C{i}", label=v, lw=1.3)
+            ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.18, lw=0)
+        ax.set_yscale("log")
+        ax.set_title(f"{split} {quantity}" + (" %" if quantity == "error" else ""), fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("Learning curves: mean over seeds, band from the best to the worst seed", fontsize=11)
+    fig.tight_layout()
+    return figures.png_bytes(fig)
+
+
+def reject_curves(metrics_dir: Path, variants: list[str]) -> bytes:
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for i, v in enumerate(variants):
+        t = read_table(metrics_dir / "reject" / f"{v}.csv", ",")
+        summary = json.loads((metrics_dir / f"{v}.json").read_text())["test"]["reject_for_1pct_error"]
+        label = f"{v}: reject {summary['mean']:.1f}% for 1%"
+        ax.plot(t["rejected_pct"], t["error_mean"], color=f"C{i}", label=label, lw=1.3)
+        ax.fill_between(t["rejected_pct"], t["error_min"], t["error_max"], color=f"C{i}", alpha=0.18, lw=0)
+    ax.axhline(1.0, color="k", ls="--", lw=0.8)
+    ax.set_xlabel("test digits rejected, lowest top-1 minus top-2 margin first (%)")
+    ax.set_ylabel("error on the digits kept (%)")
+    ax.set_title("The paper's operating point: rejection needed for 1% error (mean over seeds)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return figures.png_bytes(fig)
+
+
+def confusion(metrics_dir: Path, variants: list[str]) -> bytes:
+    fig, axes = plt.subplots(1, len(variants), figsize=(3.3 * len(variants), 3.8), squeeze=False)
+    for ax, v in zip(axes[0], variants):
+        t = read_table(metrics_dir / "confusion" / f"{v}.csv", ",")
+        counts = np.zeros((10, 10), np.int64)
+        np.add.at(counts, (t["actual"].astype(int), t["predicted"].astype(int)), 1)
+        n_seeds = len(np.unique(t["seed"]))
+        off = counts.astype(float)
+        np.fill_diagonal(off, np.nan)
+        ax.imshow(off, cmap="Reds", vmin=0)
+        for a in range(10):
+            for p in range(10):
+                if a != p and counts[a, p]:
+                    ax.text(p, a, str(counts[a, p]), ha="center", va="center", fontsize=6)
+        ax.set_xticks(range(10))
+        ax.set_yticks(range(10))
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("true", fontsize=8)
+        ax.set_title(f"{v}\n{int(off[~np.isnan(off)].sum())} misses, {n_seeds} seeds pooled", fontsize=8)
+    fig.suptitle("Which digits are read as which (test set, correct readings left out)", fontsize=10)
+    fig.tight_layout()
+    return figures.png_bytes(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--metrics", default="metrics", help="the pipeline's metrics folder (default metrics)")
+    parser.add_argument("--out", default="docs/figures", help="output folder (default docs/figures)")
+    parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
+    args = parser.parse_args(argv)
+
+    metrics_dir, out = Path(args.metrics), Path(args.out)
+    variants = list(load_params(args.params).variants)
+    try:
+        pictures = {
+            "learning_curves.png": learning_curves(metrics_dir, variants),
+            "reject_curves.png": reject_curves(metrics_dir, variants),
+            "confusion.png": confusion(metrics_dir, variants),
+        }
+        for v in variants:
+            png = metrics_dir / "misread" / f"{v}.png"
+            if not png.is_file():
+                raise MissingRun(f"{png} is missing: run `make repro` (or dvc repro) first")
+            pictures[f"misread_{v}.png"] = png.read_bytes()
+    except MissingRun as e:
+        print(f"readme_figures: {e}", file=sys.stderr)
+        sys.exit(1)
+    for name, data in pictures.items():
+        write_bytes(out / name, data)
+    print(f"readme_figures: {', '.join(pictures)} -> {out}")
+
+
+if __name__ == "__main__":
+    main()
