@@ -151,3 +151,15 @@ def test_training_is_repeatable(trained, data):
         state = trainer.train_epoch(state, epoch, X, Y)
     for a, b in zip(leaves(first.params), leaves(state.params)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_each_epoch_draws_new_shifts_and_dropout_masks(trained, data):
+    """The epoch index feeds the random streams: the same state trained as epoch 0 or as epoch 1
+    ends elsewhere for change3/change4, and identically for lecun1989 (no randomness at all)."""
+    X, Y = data
+    for name, random in (("lecun1989", False), ("change3_shift", True), ("change4_relu_dropout", True)):
+        trainer, state0, _ = trained[name]
+        as_first = leaves(trainer.train_epoch(state0, 0, X, Y).params)
+        as_second = leaves(trainer.train_epoch(state0, 1, X, Y).params)
+        same = all(np.array_equal(a, b) for a, b in zip(as_first, as_second))
+        assert same != random, name
