@@ -6,10 +6,27 @@ sys.path.insert(0, str(ROOT / "stages"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import shutil
+import tempfile
 
 import pytest
 
 import pipeline
+
+
+def pytest_configure(config):
+    """One JAX compilation cache for this test session (in-process only; stage subprocesses still
+    compile for themselves): the many Trainers of the unit tests compile identical programs, and
+    on a 2-core machine each compile costs seconds."""
+    import jax
+
+    config._lecun1989_jax_cache = tempfile.mkdtemp(prefix="lecun1989-test-jax-cache-")
+    jax.config.update("jax_compilation_cache_dir", config._lecun1989_jax_cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(getattr(config, "_lecun1989_jax_cache", ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

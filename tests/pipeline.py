@@ -59,3 +59,8 @@ def make_tiny_repo(dest: Path, params: dict | None = None) -> Path:
 def git_config(repo: Path) -> None:
     for key, value in (("user.name", "test"), ("user.email", "test@example.invalid")):
         run(["git", "config", key, value], repo)
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """{relative path: contents} of every file below folder: equal dicts mean identical folders."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}

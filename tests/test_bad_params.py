@@ -13,7 +13,7 @@ from pipeline import ROOT
 OUTPUTS = {  # each stage's command line, all paths relative to an empty folder
     "download": ["raw"],
     "preprocess": ["raw", "prepared"],
-    "train": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/history/lecun1989.json"],
+    "train": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/curves/lecun1989"],
     "evaluate": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/lecun1989.json", "metrics/per_seed/lecun1989.json"],
 }
 
@@ -76,7 +76,7 @@ def test_bad_params_refused(tmp_path, stage, how, path, value, words):
 
 def test_unknown_variant_refused(tmp_path):
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
-    args = ["lecun1990", "prepared", "models/m.msgpack", "metrics/history/m.json"]
+    args = ["lecun1990", "prepared", "models/m.msgpack", "metrics/curves/m"]
     assert_refused(run_stage("train", tmp_path, args=args), tmp_path, ["'lecun1990'", "known: lecun1989, change1_softmax"])
 
 

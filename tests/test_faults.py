@@ -123,7 +123,7 @@ def test_damaged_prepared_file_refused_by_train(tiny_repo_done, tmp_path, fault,
     fault(prepared)
     work = tmp_path / "work"
     work.mkdir()
-    result = run_stage("train", ["lecun1989", prepared, "models/m.msgpack", "metrics/history/m.json"], work, pipeline.tiny_params())
+    result = run_stage("train", ["lecun1989", prepared, "models/m.msgpack", "metrics/curves/m"], work, pipeline.tiny_params())
     assert_refused(result, work, "data error", *words)
 
 
@@ -142,7 +142,7 @@ def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
     params = pipeline.tiny_params()
     # lr 50 on MSE with a linear head: the outputs, and then every weight, overflow in the first epoch.
     params["variants"]["lecun1989"].update(head="linear", lr=50.0, lr_end=50.0)
-    args = ["lecun1989", tiny_repo_done / "data/prepared", "models/lecun1989.msgpack", "metrics/history/lecun1989.json"]
+    args = ["lecun1989", tiny_repo_done / "data/prepared", "models/lecun1989.msgpack", "metrics/curves/lecun1989"]
     result = run_stage("train", args, tmp_path, params)
     assert_refused(result, tmp_path, "training diverged", "variant lecun1989, seed 0, epoch 1", "NaN/inf", "no model or metrics")
 

@@ -1,0 +1,37 @@
+"""Small shared helpers of the unit tests: variants of the repository's params.yaml, and tiny data."""
+
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import params as params_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = tuple(params_schema.load_params(ROOT / "params.yaml").variants)
+
+
+def variant(name: str, **changes):
+    """variants.<name> of params.yaml with `changes`, validated by the pipeline's own schema."""
+    base = params_schema.load_params(ROOT / "params.yaml").variants[name]
+    return params_schema.Variant.model_validate({**base.model_dump(), **changes})
+
+
+def tiny_data(n: int, seed: int = 0):
+    """n fake 16x16 digits in [-1, 1] (a bright blob on -1 background) and int32 labels."""
+    rng = np.random.default_rng(seed)
+    x = np.full((n, 16, 16), -1.0, np.float32)
+    for k in range(n):
+        i, j = rng.integers(3, 13, 2)
+        x[k, i - 2 : i + 2, j - 3 : j + 3] = rng.uniform(0, 1, (4, 6))
+    y = rng.integers(0, 10, n).astype(np.int32)
+    return x, y
+
+
+def seed_slice(tree, i: int):
+    """Seed i's parameters out of a stacked (n_seeds, ...) pytree, as float64 numpy arrays."""
+    return jax.tree.map(lambda a: np.asarray(a[i], np.float64), tree)
+
+
+def n_params(tree) -> int:
+    return sum(int(np.size(a)) for a in jax.tree.leaves(tree))
