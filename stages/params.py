@@ -34,7 +34,7 @@ class Variant(Strict):
     optimizer: Literal["sgd", "adamw"]
     lr: float = Field(gt=0, le=100)
     lr_schedule: Literal["constant", "linear"]
-    lr_end: float = Field(gt=0, le=100)
+    lr_end: float | None = Field(gt=0, le=100)  # linear schedule only; null for constant
     weight_decay: float = Field(ge=0, lt=1)
     batch_size: Literal[1]
     epochs: int = Field(ge=1, le=1000)
@@ -46,8 +46,10 @@ class Variant(Strict):
 
     @model_validator(mode="after")
     def _consistent(self):
-        if self.lr_schedule == "constant" and self.lr_end != self.lr:
-            raise ValueError(f"lr_end = {self.lr_end!r} with lr_schedule 'constant': lr_end must equal lr ({self.lr!r})")
+        if self.lr_schedule == "constant" and self.lr_end is not None:
+            raise ValueError(f"lr_end = {self.lr_end!r} with lr_schedule 'constant': set lr_end to null (or use 'linear')")
+        if self.lr_schedule == "linear" and self.lr_end is None:
+            raise ValueError("lr_end = None with lr_schedule 'linear': give the learning rate at the last step")
         if self.optimizer == "sgd" and self.weight_decay != 0:
             raise ValueError(f"weight_decay = {self.weight_decay!r} with optimizer 'sgd': only adamw applies it, set 0.0")
         return self

@@ -29,7 +29,7 @@ def outputs(repo, name) -> dict[str, bytes]:
 
 def set_lr(repo, name, lr):
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["variants"][name]["lr"] = params["variants"][name]["lr_end"] = lr
+    params["variants"][name]["lr"] = lr
     pipeline.write_params(repo, params)
 
 
@@ -50,8 +50,6 @@ def test_editing_one_variant_stales_only_its_stages_and_repro_can_target_one_sta
 
 
 def test_exp_run_with_one_override_changes_only_that_variants_metrics(tiny_repo):
-    # change4: a linear schedule, so lr alone can be overridden (a constant schedule needs
-    # lr_end == lr, so lecun1989 would need -S ...lr=X -S ...lr_end=X)
     EDITED, OTHER = "change4_relu_dropout", "lecun1989"
     pipeline.run(["git", "add", "-A"], tiny_repo)
     pipeline.run(["git", "commit", "-q", "-m", "tiny pipeline, reproduced"], tiny_repo)

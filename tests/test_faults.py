@@ -141,7 +141,7 @@ def test_damaged_model_refused_by_evaluate(tiny_repo_done, tmp_path):
 def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
     params = pipeline.tiny_params()
     # lr 50 on MSE with a linear head: the outputs, and then every weight, overflow in the first epoch.
-    params["variants"]["lecun1989"].update(head="linear", lr=50.0, lr_end=50.0)
+    params["variants"]["lecun1989"].update(head="linear", lr=50.0)
     args = ["lecun1989", tiny_repo_done / "data/prepared", "models/lecun1989.msgpack", "metrics/curves/lecun1989"]
     result = run_stage("train", args, tmp_path, params)
     assert_refused(result, tmp_path, "training diverged", "variant lecun1989, seed 0, epoch 1", "NaN/inf", "no model or metrics")
