@@ -33,8 +33,8 @@ CASES = {
 FLAG_SETS = {
     "none (XLA defaults)": "",
     "eigen 1 thread": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "eigen 1 thread + YNNPACK fusion off": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_cpu_experimental_ynn_fusion_type=",
     "YNNPACK fusion off": "--xla_cpu_experimental_ynn_fusion_type=",
-    "XNNPACK off": "--xla_cpu_use_xnnpack=false",
 }
 
 
@@ -173,7 +173,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", choices=CASES)
     parser.add_argument("--reps", type=int, default=3, help="processes per case")
-    parser.add_argument("--flags", action="store_true", help="compare XLA flag sets on fast_k1 instead")
+    parser.add_argument("--flags", action="store_true", help="compare XLA flag sets instead (on --flags-case)")
+    parser.add_argument("--flags-case", default="fast_k1", choices=CASES)
     args = parser.parse_args()
     if args.case:
         print(json.dumps({"case": args.case, "value": run_case(args.case)}))
@@ -183,7 +184,7 @@ def main():
     if args.flags:
         for name, flags in FLAG_SETS.items():
             env = {**os.environ, "LECUN1989_XLA_FLAGS": "0", "XLA_FLAGS": flags}
-            v = measure("fast_k1", args.reps, env)
+            v = measure(args.flags_case, args.reps, env)
             print(f"| {name} | {min(v):,.0f} | {statistics.median(v):,.0f} |", flush=True)
         return
 
