@@ -5,13 +5,14 @@
 #   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
 #   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
 #   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
+#   make bench   training and preprocessing speed against the seed's way (a few minutes)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
 
-.PHONY: repro test venv results figures verify verify-quick verify-quick-update
+.PHONY: repro test venv bench results figures verify verify-quick verify-quick-update
 
 venv: $(STAMP)
 
@@ -41,3 +42,6 @@ verify-quick-update: $(STAMP)
 
 figures: $(STAMP)
 	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures
+
+bench: $(STAMP)
+	$(RUN) python tools/bench.py

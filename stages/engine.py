@@ -1,5 +1,9 @@
 """Training: batch-1 updates inside one compiled lax.scan per epoch, vmapped over seeds, so that
-all seeds of a variant train together in one program and Python only runs once per epoch."""
+all seeds of a variant train together in one program and Python only runs once per epoch.
+
+The default engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
+during training); `reference=True` runs the readable Flax model instead, with the same random draws
+and optimizer, which is how tests check the fast path."""
 
 from typing import NamedTuple
 
@@ -8,9 +12,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+import fastnet
 import model
+import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8  # PyTorch's and optax's defaults
+PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
 
 
 def mse_to_pm1(outputs, labels):
@@ -35,68 +42,93 @@ def make_optimizer(variant, total_steps: int) -> optax.GradientTransformation:
     return optax.adamw(lr, b1=ADAM_B1, b2=ADAM_B2, eps=ADAM_EPS, weight_decay=variant.weight_decay)
 
 
-def random_shift(x, key, max_pixels: int):
-    """Roll one digit by up to max_pixels in x and y (wrap-around fill)."""
-    dx, dy = jax.random.randint(key, (2,), -max_pixels, max_pixels + 1)
-    return jnp.roll(x, (dx, dy), axis=(0, 1))
+def draws(data_key, step, max_shift: int):
+    """The random choices of one training step: which shift (an index into fastnet.shifts) and the
+    dropout key. Both engines use these, so the fast and reference paths see the same digits."""
+    shift_key, dropout_key = jax.random.split(jax.random.fold_in(data_key, step))
+    dx, dy = jax.random.randint(shift_key, (2,), -max_shift, max_shift + 1)
+    return (dx + max_shift) * (2 * max_shift + 1) + (dy + max_shift), dropout_key
 
 
 class State(NamedTuple):
-    params: dict
-    opt_state: tuple
+    params: dict  # the Flax model's pytree
+    opt_state: tuple  # over the engine's own layout (fastnet's, or Flax's for the reference)
     data_key: jax.Array  # per-seed stream for shifts and dropout
 
 
 class Trainer:
     """All seeds of one variant. Every array in a State has a leading seed axis."""
 
-    def __init__(self, variant, n_train: int):
+    def __init__(self, variant, n_train: int, reference: bool = False):
         self.variant = variant
         self.net = model.build(variant)
         self.loss = LOSSES[variant.loss]
         self.n_train = n_train
+        self.reference = reference
         self.tx = make_optimizer(variant, variant.epochs * n_train)
+        self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
         self._epoch = jax.jit(jax.vmap(self._one_seed_epoch, in_axes=(0, None, None, None)))
         self._predict = jax.jit(jax.vmap(self._one_seed_predict, in_axes=(0, None)))
 
     def seeds(self) -> list[int]:
         return [self.variant.seed + i for i in range(self.variant.n_seeds)]
 
+    def to_engine(self, params):
+        return params if self.reference else fastnet.to_fast(params)
+
+    def from_engine(self, params):
+        return params if self.reference else fastnet.to_flax(params)
+
     def init_one(self, seed: int) -> State:
         init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
         params = self.net.init(init_key, jnp.zeros((1, 16, 16), jnp.float32))["params"]
-        return State(params, self.tx.init(params), data_key)
+        return State(params, self.tx.init(self.to_engine(params)), data_key)
 
     def init(self) -> State:
         return jax.tree.map(lambda *xs: jnp.stack(xs), *[self.init_one(s) for s in self.seeds()])
 
-    def loss_fn(self, params, x, y, dropout_key):
-        outputs = self.net.apply({"params": params}, x[None], train=True, rngs={"dropout": dropout_key})
+    def reference_loss(self, params, x, y, shift, dropout_key):
+        x = jnp.roll(x, jnp.asarray(fastnet.shifts(self.variant.shift_pixels))[shift], axis=(0, 1))
+        outputs = self.net.apply({"params": params}, x[None], train=True, dropout_rng=dropout_key)
         return self.loss(outputs, y[None]).mean()
+
+    def fast_loss(self, f, x, y, shift, dropout_key):
+        v = self.variant
+        patches = fastnet.padded(x, model.PAD_VALUE)[jnp.asarray(self.h1_tables)[shift]]
+        keep_mask = jax.random.bernoulli(dropout_key, 1.0 - v.dropout, (16, 12)) if v.dropout else None
+        return self.loss(fastnet.forward(f, patches, v.activation, v.head, keep_mask, 1.0 - v.dropout), y)
 
     def _one_seed_epoch(self, state: State, epoch, X, Y) -> State:
         first_step = epoch * self.n_train
-        max_shift = self.variant.shift_pixels
+        loss_fn = self.reference_loss if self.reference else self.fast_loss
+        random = self.variant.shift_pixels or self.variant.dropout
 
         def step(carry, sample):
             params, opt_state = carry
             i, x, y = sample
-            shift_key, dropout_key = jax.random.split(jax.random.fold_in(state.data_key, first_step + i))
-            if max_shift:
-                x = random_shift(x, shift_key, max_shift)
-            grads = jax.grad(self.loss_fn)(params, x, y, dropout_key)
+            shift, dropout_key = draws(state.data_key, first_step + i, self.variant.shift_pixels) if random else (0, None)
+            grads = jax.grad(loss_fn)(params, x, y, shift, dropout_key)
             updates, opt_state = self.tx.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), None
 
         samples = (jnp.arange(X.shape[0]), X, Y)
-        (params, opt_state), _ = jax.lax.scan(step, (state.params, state.opt_state), samples)
-        return State(params, opt_state, state.data_key)
+        carry = (self.to_engine(state.params), state.opt_state)
+        (params, opt_state), _ = jax.lax.scan(step, carry, samples)
+        return State(self.from_engine(params), opt_state, state.data_key)
 
     def train_epoch(self, state: State, epoch: int, X, Y) -> State:
         return self._epoch(state, jnp.int32(epoch), X, Y)
 
     def _one_seed_predict(self, params, X):
-        return self.net.apply({"params": params}, X)
+        if self.reference:
+            return self.net.apply({"params": params}, X)
+        v, f = self.variant, fastnet.to_fast(params)
+        n = X.shape[0]
+        chunks = X[: n - n % PREDICT_CHUNK].reshape(-1, PREDICT_CHUNK, 16, 16)
+        outputs = jax.lax.map(lambda x: fastnet.predict(f, x, v.activation, v.head), chunks).reshape(-1, 10)
+        if n % PREDICT_CHUNK:
+            outputs = jnp.concatenate([outputs, fastnet.predict(f, X[n - n % PREDICT_CHUNK :], v.activation, v.head)])
+        return outputs
 
     def predict(self, params, X) -> np.ndarray:
         """Outputs (n_seeds, n, 10) of every seed on X, no dropout, no shift."""

@@ -47,8 +47,9 @@ class Net1989(nn.Module):
     output_bias_init: float = -1.0
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
-        """x: (n, 16, 16) -> (n, 10). Dropout draws from the 'dropout' rng when train is True."""
+    def __call__(self, x, train: bool = False, dropout_rng=None):
+        """x: (n, 16, 16) -> (n, 10). Dropout draws its mask from dropout_rng if given (the fast
+        engine passes the same key to both models), else from the 'dropout' rng collection."""
         act, kernel_init, zeros = ACTIVATIONS[self.activation], INITS[self.weight_init], nn.initializers.zeros
         conv = dict(kernel_size=(5, 5), strides=2, padding="VALID", use_bias=False, kernel_init=kernel_init)
 
@@ -60,7 +61,7 @@ class Net1989(nn.Module):
             [nn.Conv(4, name=f"H2_{g}", **conv)(h1[..., list(maps)]) for g, maps in enumerate(H2_GROUPS)], axis=-1
         )
         h2 = act(h2 + self.param("H2_bias", zeros, (4, 4, 12)))
-        h2 = nn.Dropout(self.dropout, deterministic=not train)(h2)
+        h2 = nn.Dropout(self.dropout, deterministic=not train)(h2, rng=dropout_rng)
 
         h3 = nn.Dense(30, use_bias=False, kernel_init=kernel_init, name="H3")(h2.reshape(h2.shape[0], -1))
         h3 = act(h3 + self.param("H3_bias", zeros, (30,)))

@@ -52,6 +52,7 @@ def main(argv=None):
     import checkpoint
     import prepared
     import scoring
+    from atomic import output_dir
     from curves import log_epoch, open_live
     from engine import Trainer
     from progress import Progress
@@ -63,24 +64,25 @@ def main(argv=None):
     seeds = trainer.seeds()
     state = trainer.init()
 
-    live = open_live(args.curves_dir)
     progress = Progress(args.variant, variant.epochs, len(seeds), args.quiet)
     start = time.perf_counter()
-    try:
-        for epoch in range(1, variant.epochs + 1):
-            state = trainer.train_epoch(state, epoch - 1, X, jnp.asarray(Y))
-            scores = {}
-            for split, (x, y) in splits.items():
-                s = trainer.score(state.params, x, y)
-                scores[split] = {"loss": s["loss"], "error": scoring.error_pct(scoring.misses(s["outputs"], y), len(y))}
-            check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
-            log_epoch(live, epoch, scores, seeds)
-            progress.epoch(epoch, scores, time.perf_counter() - start)
-    finally:
-        progress.close()
-    live.end()
+    # The curves are written into a scratch folder that replaces curves_dir only when training
+    # succeeds: a diverged or killed run leaves no partial curves behind.
+    with output_dir(args.curves_dir) as curves_scratch:
+        live = open_live(curves_scratch)
+        try:
+            for epoch in range(1, variant.epochs + 1):
+                state = trainer.train_epoch(state, epoch - 1, X, jnp.asarray(Y))
+                scores = {}
+                for split, (x, y) in splits.items():
+                    s = trainer.score(state.params, x, y)
+                    scores[split] = {"loss": s["loss"], "error": scoring.error_pct(scoring.misses(s["outputs"], y), len(y))}
+                check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
+                log_epoch(live, epoch, scores, seeds)
+                progress.epoch(epoch, scores, time.perf_counter() - start)
+        finally:
+            progress.close()
     checkpoint.save(args.model, state.params)
-
 
 if __name__ == "__main__":
     run_stage(main)

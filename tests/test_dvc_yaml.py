@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ROOT / "stages"
 # Modules that only validate params, report errors or write files atomically: they cannot change
 # an output's bytes, and listing them would rerun every stage (download included) on each edit.
-NO_OUTPUT_EFFECT = {"params", "errors", "atomic"}
+NO_OUTPUT_EFFECT = {"params", "errors", "atomic", "progress", "xla_cpu"}
 
 
 def local_imports(module: str, seen=None) -> set[str]:

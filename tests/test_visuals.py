@@ -145,7 +145,7 @@ def tiny_run(tmp_path_factory):
     and evaluate outputs of every variant on synthetic 16x16 digits (in-process: no downloads)."""
     import evaluate
     import prepared
-    import progress
+    import train
 
     repo = tmp_path_factory.mktemp("repo")
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")

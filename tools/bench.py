@@ -1,0 +1,207 @@
+"""Side-by-side speed of batch-1 training and preprocessing: `make bench`.
+
+Every case runs in its own fresh process, REPS times; each process reports its best rate over a few
+timed repetitions, after compilation. Printed: min and median over processes, and ratios (medians)
+against two baselines measured in the same run: the seed notebook's way of training (a Python loop
+over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.image.resize and one
+.at[i].set per image). Uses data/prepared and data/MNIST/raw when present, else random digits.
+`--flags` instead compares XLA flag sets on the single-seed case.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "stages"))
+
+CASES = {
+    "seed_loop": "baseline: Python loop of one jitted batch-1 step (seed-style), 1 seed",
+    "scan_flax": "one lax.scan per epoch of the Flax model (Trainer(reference=True)), 1 seed",
+    "fast_k1": "fast engine, 1 seed",
+    "fast_k4": "fast engine, 4 seeds vmapped",
+    "fast_k16": "fast engine, 16 seeds vmapped",
+    "epochs23": "lecun1989: 23 epochs + per-epoch evaluation of train and test, 1 seed (s, not /s)",
+    "prep_seed": "baseline: preprocessing, one resize and .at[i].set per image (seed-style)",
+    "prep_fast": "preprocessing of all 9,298 digits in one call (stages/preprocess.py)",
+}
+FLAG_SETS = {
+    "none (XLA defaults)": "",
+    "eigen 1 thread": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "eigen 1 thread + YNNPACK fusion off": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_cpu_experimental_ynn_fusion_type=",
+    "YNNPACK fusion off": "--xla_cpu_experimental_ynn_fusion_type=",
+}
+
+
+def train_data(n_seeds: int):
+    import jax.numpy as jnp
+    import numpy as np
+
+    if (ROOT / "data/prepared/manifest.json").exists():
+        import prepared
+
+        d = prepared.load(ROOT / "data/prepared")
+        splits = {s: (jnp.asarray(d[s]["x"]), jnp.asarray(d[s]["y"].astype(np.int32))) for s in d}
+    else:
+        rng = np.random.default_rng(0)
+        splits = {
+            s: (jnp.asarray(rng.uniform(-1, 1, (n, 16, 16)).astype(np.float32)), jnp.asarray(rng.integers(0, 10, n).astype(np.int32)))
+            for s, n in (("train", 7291), ("test", 2007))
+        }
+    return splits
+
+
+def lecun1989(n_seeds: int):
+    from params import load_variant
+
+    return load_variant("lecun1989", ROOT / "params.yaml").model_copy(update={"n_seeds": n_seeds})
+
+
+def timed(fn, reps: int) -> float:
+    """Best wall time of reps calls of fn (which blocks until its result is ready)."""
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run_case(case: str) -> float:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from engine import Trainer
+
+    if case.startswith("prep"):
+        from preprocess import to_16x16
+
+        raw = ROOT / "data/MNIST/raw"
+        if raw.exists():
+            import idx
+
+            r = idx.read_raw(raw)
+            images = np.concatenate([r["train_images"][:7291], r["test_images"][:2007]])
+        else:
+            images = np.random.default_rng(0).integers(0, 256, (9298, 28, 28), dtype=np.uint8)
+        if case == "prep_fast":
+            to_16x16(images[:10], True)  # compile the small case's ops once; the full call compiles its own
+            return len(images) / timed(lambda: to_16x16(images, True), 3)
+        n = 500  # the seed's loop is quadratic (.at[i].set copies the array): a prefix flatters it
+        images = images[:n]
+
+        def seed_style():
+            x = jnp.zeros((n, 16, 16))
+            for i in range(n):
+                img = jax.image.resize(jnp.asarray(images[i], jnp.float32) / 127.5 - 1.0, (16, 16), "bilinear")
+                x = x.at[i].set(img)
+            x.block_until_ready()
+
+        return n / timed(seed_style, 2)
+
+    splits = train_data(1)
+    X, Y = splits["train"]
+    if case == "seed_loop":
+        trainer = Trainer(lecun1989(1), len(Y), reference=True)
+        state = trainer.init_one(0)
+
+        @jax.jit
+        def step(params, opt_state, x, y):
+            grads = jax.grad(lambda p: trainer.loss(trainer.net.apply({"params": p}, x[None]), y[None]).mean())(params)
+            updates, opt_state = trainer.tx.update(grads, opt_state, params)
+            return jax.tree.map(lambda p, u: p + u, params, updates), opt_state
+
+        n = 1500
+        Xn, Yn = np.asarray(X), np.asarray(Y)  # per-sample slices of host arrays, as the seed does
+
+        def loop():
+            p, o = state.params, state.opt_state
+            for i in range(n):
+                p, o = step(p, o, Xn[i], Yn[i])
+            jax.block_until_ready(p)
+
+        loop()
+        return n / timed(loop, 3)
+
+    if case == "epochs23":
+        trainer = Trainer(lecun1989(1), len(Y))
+        state0 = trainer.init()
+        trainer.train_epoch(state0, 0, X, Y)  # compile
+        for x, y in splits.values():
+            trainer.score(state0.params, x, y)
+
+        def run():
+            state = state0
+            for epoch in range(23):
+                state = trainer.train_epoch(state, epoch, X, Y)
+                for x, y in splits.values():
+                    trainer.score(state.params, x, y)
+
+        return timed(run, 1)
+
+    k = {"scan_flax": 1, "fast_k1": 1, "fast_k4": 4, "fast_k16": 16}[case]
+    trainer = Trainer(lecun1989(k), len(Y), reference=case == "scan_flax")
+    state = trainer.init()
+    state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))
+    return k * len(Y) / timed(lambda: jax.block_until_ready(trainer.train_epoch(state, 1, X, Y)), 2 if k < 16 else 1)
+
+
+def measure(case: str, reps: int, env=None) -> list[float]:
+    out = []
+    for _ in range(reps):
+        p = subprocess.run([sys.executable, __file__, "--case", case], capture_output=True, text=True, env=env)
+        if p.returncode:
+            sys.exit(f"case {case} failed:\n{p.stderr}")
+        out.append(json.loads(p.stdout.strip().splitlines()[-1])["value"])
+    return out
+
+
+def machine() -> str:
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    import jax
+
+    return f"{os.cpu_count()} CPUs, {model}; jax {jax.__version__}; load average {os.getloadavg()[0]:.1f} at start"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--case", choices=CASES)
+    parser.add_argument("--reps", type=int, default=3, help="processes per case")
+    parser.add_argument("--flags", action="store_true", help="compare XLA flag sets instead (on --flags-case)")
+    parser.add_argument("--flags-case", default="fast_k1", choices=CASES)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps({"case": args.case, "value": run_case(args.case)}))
+        return
+
+    print(f"machine: {machine()}; {args.reps} processes per case")
+    if args.flags:
+        for name, flags in FLAG_SETS.items():
+            env = {**os.environ, "LECUN1989_XLA_FLAGS": "0", "XLA_FLAGS": flags}
+            v = measure(args.flags_case, args.reps, env)
+            print(f"| {name} | {min(v):,.0f} | {statistics.median(v):,.0f} |", flush=True)
+        return
+
+    results = {}
+    print("| case | samples/s min | median | x seed loop (median) |\n|---|---:|---:|---:|")
+    for case in ("seed_loop", "scan_flax", "fast_k1", "fast_k4", "fast_k16"):
+        v = results[case] = measure(case, args.reps)
+        ratio = statistics.median(v) / statistics.median(results["seed_loop"])
+        print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} | {ratio:.1f} |", flush=True)
+    for case in ("prep_seed", "prep_fast"):
+        v = results[case] = measure(case, args.reps)
+        ratio = statistics.median(v) / statistics.median(results["prep_seed"])
+        print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} | {ratio:.0f} (x seed preprocessing) |", flush=True)
+    v = measure("epochs23", args.reps)
+    print(f"lecun1989 23 epochs + per-epoch evaluation, 1 seed, after compilation: {min(v):.2f} s min, {statistics.median(v):.2f} s median")
+    print(f"speedup_vs_seed_loop: {statistics.median(results['fast_k1']) / statistics.median(results['seed_loop']):.1f}")
+
+
+if __name__ == "__main__":
+    main()
