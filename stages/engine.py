@@ -5,6 +5,8 @@ The default engine runs fastnet (im2col gathers, parameters and optimizer state 
 during training); `reference=True` runs the readable Flax model instead, with the same random draws
 and optimizer, which is how tests check the fast path."""
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import jax
@@ -18,6 +20,17 @@ import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8  # PyTorch's and optax's defaults
 PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
+# Seeds train in groups, one thread per group: a vmapped batch-1 step keeps one core busy, so two
+# groups on two cores run ~1.5-1.8x faster than one group of all seeds. Groups hold at least two
+# seeds: measured here, a seed's bits are then the same whatever the grouping (a group of one is
+# compiled differently and differs in the last bits).
+MIN_GROUP = 2
+
+
+def seed_groups(n_seeds: int, n_threads: int | None = None) -> list[slice]:
+    n_groups = max(1, min(n_threads or os.cpu_count() or 1, n_seeds // MIN_GROUP))
+    bounds = np.linspace(0, n_seeds, n_groups + 1).round().astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def mse_to_pm1(outputs, labels):
@@ -117,7 +130,17 @@ class Trainer:
         return State(self.from_engine(params), opt_state, state.data_key)
 
     def train_epoch(self, state: State, epoch: int, X, Y) -> State:
-        return self._epoch(state, jnp.int32(epoch), X, Y)
+        groups = seed_groups(len(self.seeds()))
+        if len(groups) == 1:
+            return self._epoch(state, jnp.int32(epoch), X, Y)
+
+        def run(group: slice) -> State:
+            part = jax.tree.map(lambda a: a[group], state)
+            return jax.block_until_ready(self._epoch(part, jnp.int32(epoch), X, Y))
+
+        with ThreadPoolExecutor(len(groups)) as pool:
+            parts = list(pool.map(run, groups))
+        return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
 
     def _one_seed_predict(self, params, X):
         if self.reference:

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import engine
 import model
 from engine import Trainer
 from helpers import VARIANTS, n_params, seed_slice, tiny_data, variant
@@ -163,3 +164,24 @@ def test_each_epoch_draws_new_shifts_and_dropout_masks(trained, data):
         as_second = leaves(trainer.train_epoch(state0, 1, X, Y).params)
         same = all(np.array_equal(a, b) for a, b in zip(as_first, as_second))
         assert same != random, name
+
+
+def test_seed_groups_cover_every_seed_with_at_least_two_per_group():
+    for n_seeds in range(1, 20):
+        for threads in (1, 2, 3, 8):
+            groups = engine.seed_groups(n_seeds, threads)
+            assert [i for g in groups for i in range(n_seeds)[g]] == list(range(n_seeds))
+            assert len(groups) <= threads and (len(groups) == 1 or min(g.stop - g.start for g in groups) >= 2)
+
+
+def test_threaded_seed_groups_give_the_same_bits_as_one_group(data, monkeypatch):
+    x, y = data
+    trainer = Trainer(variant("change4_relu_dropout", n_seeds=4, epochs=1), len(y))
+    start = trainer.init()
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    assert len(engine.seed_groups(4)) == 2
+    threaded = trainer.train_epoch(start, 0, x, y)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 1)
+    single = trainer.train_epoch(start, 0, x, y)
+    for a, b in zip(leaves(threaded.params), leaves(single.params)):
+        np.testing.assert_array_equal(a, b)
