@@ -94,10 +94,10 @@ def main(argv=None):
         errors = scoring.error_pct(missed, len(y))
         metrics[split] = {
             "n": len(y),
-            "error": scoring.spread(errors),
+            "error_pct": scoring.spread(errors),
             "loss": scoring.spread(s["loss"]),
         }
-        per_seed[split] = {"error": errors.tolist(), "misses": missed.tolist(), "loss": s["loss"].tolist()}
+        per_seed[split] = {"error_pct": errors.tolist(), "misses": missed.tolist(), "loss": s["loss"].tolist()}
         if split == "test":
             reject = scoring.reject_pct(s["outputs"], y, REJECT_TARGET_PCT)
             metrics[split]["reject_for_1pct_error"] = scoring.spread(reject)
@@ -114,7 +114,7 @@ def main(argv=None):
     write_json(args.metrics, metrics)
     t = metrics["test"]
     print(
-        f"evaluate {args.variant}: test error {t['error']['mean']:.2f}% +- {t['error']['std']:.2f}, "
+        f"evaluate {args.variant}: test error {t['error_pct']['mean']:.2f}% +- {t['error_pct']['std']:.2f}, "
         f"reject {t['reject_for_1pct_error']['mean']:.2f}% for 1% error, over {len(seeds)} seeds"
     )
 

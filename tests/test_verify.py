@@ -15,8 +15,8 @@ import verify  # noqa: E402
 
 METRICS = {
     "n_seeds": 5,
-    "test": {"n": 2007, "error": {"mean": 3.96, "std": 0.29, "min": 3.54, "max": 4.38}, "loss": {"mean": 0.05, "std": 0.004, "min": 0.045, "max": 0.056}},
-    "train": {"n": 7291, "error": {"mean": 0.8, "std": 0.1, "min": 0.6, "max": 1.0}, "loss": {"mean": 0.01, "std": 0.001, "min": 0.009, "max": 0.012}},
+    "test": {"n": 2007, "error_pct": {"mean": 3.96, "std": 0.29, "min": 3.54, "max": 4.38}, "loss": {"mean": 0.05, "std": 0.004, "min": 0.045, "max": 0.056}},
+    "train": {"n": 7291, "error_pct": {"mean": 0.8, "std": 0.1, "min": 0.6, "max": 1.0}, "loss": {"mean": 0.01, "std": 0.001, "min": 0.009, "max": 0.012}},
 }
 
 
@@ -43,14 +43,14 @@ def test_every_published_metric_has_a_tolerance_with_a_reason():
 
 
 @pytest.mark.parametrize("path, value, ok", [
-    ("test.error.mean", 3.96 + 0.49, True),
-    ("test.error.mean", 3.96 - 0.51, False),
-    ("test.error.max", 4.38 + 1.2, False),
+    ("test.error_pct.mean", 3.96 + 0.49, True),
+    ("test.error_pct.mean", 3.96 - 0.51, False),
+    ("test.error_pct.max", 4.38 + 1.2, False),
     ("test.n", 2006, False),
     ("n_seeds", 4, False),
     ("train.loss.mean", 0.0114, True),
     ("train.loss.mean", 0.012, False),
-    ("test.error.mean", float("nan"), False),
+    ("test.error_pct.mean", float("nan"), False),
 ])
 def test_tolerances_decide_the_verdict(path, value, ok):
     rows = compare.compare({"v": METRICS}, {"v": with_value(METRICS, path, value)}, full_rules())
@@ -63,17 +63,17 @@ def test_missing_or_extra_variant_and_undeclared_metric_fail():
     rows = compare.compare({"a": METRICS, "b": METRICS}, {"a": {**METRICS, "new": 1.0}, "c": METRICS}, full_rules())
     verdicts = {(r.variant, r.metric): r.verdict for r in rows}
     assert verdicts[("a", "new")] == "FAIL: not expected"
-    assert verdicts[("b", "test.error.mean")] == "FAIL: missing"
-    assert verdicts[("c", "test.error.mean")] == "FAIL: not expected"
+    assert verdicts[("b", "test.error_pct.mean")] == "FAIL: missing"
+    assert verdicts[("c", "test.error_pct.mean")] == "FAIL: not expected"
     rows = compare.compare({"a": {"x": 1.0}}, {"a": {"x": 1.0}}, full_rules())
     assert rows[0].verdict == "FAIL: no tolerance declared"
 
 
 def test_table_shows_expected_got_and_verdict():
-    rows = compare.compare({"v": METRICS}, {"v": with_value(METRICS, "test.error.mean", 5.0)}, full_rules())
+    rows = compare.compare({"v": METRICS}, {"v": with_value(METRICS, "test.error_pct.mean", 5.0)}, full_rules())
     text = compare.table(rows)
     assert text.splitlines()[0].split() == ["variant", "metric", "expected", "got", "diff", "tolerance", "verdict"]
-    assert any(line.split()[:4] == ["v", "test.error.mean", "3.96", "5"] and line.endswith("FAIL") for line in text.splitlines())
+    assert any(line.split()[:4] == ["v", "test.error_pct.mean", "3.96", "5"] and line.endswith("FAIL") for line in text.splitlines())
 
 
 def test_quick_patch_gives_valid_params(tmp_path):
@@ -121,7 +121,7 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     def fake_repro(clone):
         assert yaml.safe_load((clone / "params.yaml").read_text()) == {"prepare": {"n_train": 300}}
         (clone / "metrics").mkdir()
-        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(METRICS, "test.error.mean", test_error)))
+        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(METRICS, "test.error_pct.mean", test_error)))
 
     monkeypatch.setattr(verify, "ROOT", repo)
     monkeypatch.setattr(verify, "repro", fake_repro)

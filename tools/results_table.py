@@ -38,7 +38,7 @@ def table(root: Path = ROOT) -> str:
             raise SystemExit(f"{path} is missing: run the pipeline first (make repro)")
         m = json.loads(path.read_text())
         misses = json.loads((root / "metrics" / "per_seed" / f"{name}.json").read_text())["test"]["misses"]
-        te, tr = m["test"]["error"], m["train"]["error"]
+        te, tr = m["test"]["error_pct"], m["train"]["error_pct"]
         anchor = ANCHORS.get(name, {"paper": "—", "seed": "—", "karpathy": "—"})
         rows.append(
             f"| {name} | {variant['epochs']} | {m['n_seeds']} | {te['mean']:.2f} ± {te['std']:.2f} ({te['min']:.2f}–{te['max']:.2f}) "
