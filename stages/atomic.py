@@ -47,6 +47,7 @@ def write_json(target: str | Path, obj) -> None:
 def output_dir(target: str | Path):
     """Yield an empty scratch folder; on success it replaces `target` whole, on failure it vanishes."""
     target = Path(target)
+    created = [p for p in [target.parent, *target.parent.parents] if not p.exists()]  # innermost first
     target.parent.mkdir(parents=True, exist_ok=True)
     _sweep(target)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -62,5 +63,9 @@ def output_dir(target: str | Path):
         os.replace(scratch, target)
         if old is not None:
             shutil.rmtree(old)
+        created = []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        for folder in created:  # a failed run leaves no folders it made for its output either
+            with contextlib.suppress(OSError):
+                folder.rmdir()

@@ -83,6 +83,9 @@ def verify(mode: str, update: bool, keep: bool) -> int:
                 + ("against; run the full pipeline (make repro) and commit metrics/ first" if mode == "full"
                    else "against; run make verify-quick-update and commit verify/quick-expected/")
             )
+        # From scratch: the committed outputs and lock go, so every number compared comes from this run.
+        shutil.rmtree(clone / "metrics", ignore_errors=True)
+        (clone / "dvc.lock").unlink(missing_ok=True)
         if mode == "quick":
             params = yaml.safe_load((clone / "params.yaml").read_text())
             patched = merge_patch(params, yaml.safe_load((clone / QUICK_PARAMS).read_text()))
