@@ -16,6 +16,7 @@ import optax
 
 import fastnet
 import model
+import scoring
 import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8  # PyTorch's and optax's defaults
@@ -158,6 +159,8 @@ class Trainer:
         return np.asarray(self._predict(params, X))
 
     def score(self, params, X, Y) -> dict:
+        """Per seed: outputs, the variant's loss, exact misses and error % on (X, Y)."""
         outputs = self.predict(params, X)
         losses = np.asarray(self.loss(outputs, np.asarray(Y)[None])).mean(axis=-1)
-        return {"outputs": outputs, "loss": losses}
+        missed = scoring.misses(outputs, np.asarray(Y))
+        return {"outputs": outputs, "loss": losses, "misses": missed, "error": scoring.error_pct(missed, len(Y))}

@@ -90,8 +90,7 @@ def main(argv=None):
     for split, d in data.items():
         y = d["y"].astype(np.int32)
         s = trainer.score(params, d["x"], y)
-        missed = scoring.misses(s["outputs"], y)
-        errors = scoring.error_pct(missed, len(y))
+        missed, errors = s["misses"], s["error"]
         metrics[split] = {
             "n": len(y),
             "error_pct": scoring.spread(errors),

@@ -51,14 +51,13 @@ def main(argv=None):
 
     import checkpoint
     import prepared
-    import scoring
     from atomic import output_dir
     from curves import log_epoch, open_live
     from engine import Trainer
     from progress import Progress
 
     data = prepared.load(args.prepared_dir)
-    splits = {split: (jnp.asarray(d["x"]), d["y"].astype(np.int32)) for split, d in data.items()}
+    splits = {split: (jnp.asarray(d["x"]), jnp.asarray(d["y"].astype(np.int32))) for split, d in data.items()}
     X, Y = splits["train"]
     trainer = Trainer(variant, len(Y))
     seeds = trainer.seeds()
@@ -72,17 +71,15 @@ def main(argv=None):
         live = open_live(curves_scratch)
         try:
             for epoch in range(1, variant.epochs + 1):
-                state = trainer.train_epoch(state, epoch - 1, X, jnp.asarray(Y))
-                scores = {}
-                for split, (x, y) in splits.items():
-                    s = trainer.score(state.params, x, y)
-                    scores[split] = {"loss": s["loss"], "error": scoring.error_pct(scoring.misses(s["outputs"], y), len(y))}
+                state = trainer.train_epoch(state, epoch - 1, X, Y)
+                scores = {split: trainer.score(state.params, x, y) for split, (x, y) in splits.items()}
                 check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
                 log_epoch(live, epoch, scores, seeds)
                 progress.epoch(epoch, scores, time.perf_counter() - start)
         finally:
             progress.close()
     checkpoint.save(args.model, state.params)
+
 
 if __name__ == "__main__":
     run_stage(main)
