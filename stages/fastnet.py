@@ -1,13 +1,19 @@
 """The 1989 network for batch-1 training on a CPU: each convolution is one gather plus one matmul.
 
-A step on one digit is latency-bound (63,660 multiply-adds forward), so what counts is the number of
-kernels XLA launches, not arithmetic. Here a convolution is a gather with a constant index table
-(im2col; the -1 padding is one extra element appended to the input, index `n`), then one matmul.
-The gather's gradient would be a scatter-add under autodiff; `custom_vjp` replaces it with another
-gather through the inverse table, followed by a sum.
+A step on one digit is latency-bound (63,660 multiply-adds forward), so what counts is how many
+kernels XLA launches and whether each one runs vectorized, not the arithmetic. Here a convolution is
+a gather with a constant index table (im2col; the -1 padding is one extra element appended to the
+input, index `n`), then one matmul. The H2 convolution has its own gradient (`custom_vjp`): the
+gather's gradient is another gather through the inverse table plus a sum (autodiff would
+scatter-add), and each matmul of the backward pass is written in the operand order that XLA's CPU
+backend hands to its fast small-matmul library (see `h2_conv_bwd`).
 
-Parameters live in a flat "fast" layout during an epoch (`to_fast` / `to_flax` are pure reshapes of
-the Flax reference model's pytree, plus a stack of the three H2 groups), so the same numbers train.
+Layout: maps first ("map-major": h1 is (12 maps, 64 positions), w2 is (12 out, 300 in)), so that the
+long axis is the last one. XLA's CPU fusions vectorize along the last axis only; with 12 maps last
+(the Flax layout) every elementwise kernel, the optimizer update included, ran scalar and the step
+was ~25 % slower (measured, README Performance). `to_fast` / `to_flax` convert the Flax reference
+model's pytree exactly (transposes, a permutation of H3's inputs, and the three H2 groups as one
+masked matrix), so the same numbers train.
 """
 
 import jax
@@ -20,12 +26,12 @@ K, STRIDE, PAD = 5, 2, 2
 
 
 def conv_table(size: int, n_maps: int, maps, shift=(0, 0)) -> np.ndarray:
-    """Index table (out_positions, K*K*len(maps)) into an image (size, size, n_maps) flattened,
-    rolled by shift, padded by PAD with the value at index size*size*n_maps. Columns run (ky, kx, map)
+    """Index table (K*K*len(maps), out_positions) into an image (n_maps, size, size) flattened,
+    rolled by shift, padded by PAD with the value at index n_maps*size*size. Rows run (ky, kx, map)
     like a Flax kernel (K, K, in, out)."""
     out = (size + 2 * PAD - K) // STRIDE + 1
-    pad_index = size * size * n_maps
-    table = np.full((out, out, K, K, len(maps)), pad_index, np.int32)
+    pad_index = n_maps * size * size
+    table = np.full((K, K, len(maps), out, out), pad_index, np.int32)
     for oy in range(out):
         for ox in range(out):
             for ky in range(K):
@@ -33,8 +39,8 @@ def conv_table(size: int, n_maps: int, maps, shift=(0, 0)) -> np.ndarray:
                     y, x = STRIDE * oy + ky - PAD, STRIDE * ox + kx - PAD
                     if 0 <= y < size and 0 <= x < size:
                         y, x = (y - shift[0]) % size, (x - shift[1]) % size  # jnp.roll semantics
-                        table[oy, ox, ky, kx] = [(y * size + x) * n_maps + m for m in maps]
-    return table.reshape(out * out, -1)
+                        table[ky, kx, :, oy, ox] = [(m * size + y) * size + x for m in maps]
+    return table.reshape(-1, out * out)
 
 
 def inverse_table(table: np.ndarray, n: int) -> np.ndarray:
@@ -52,92 +58,90 @@ def padded(v, value):
     return jnp.concatenate([v.reshape(-1), jnp.full((1,), value, v.dtype)])
 
 
-def patch_gather(table: np.ndarray, n: int):
-    """v (n elements, any shape) -> v padded with PAD_VALUE, gathered by table; gradient by gather-sum."""
-    inv = inverse_table(table, n)
-
-    @jax.custom_vjp
-    def gather(v):
-        return padded(v, PAD_VALUE)[table]
-
-    def fwd(v):
-        return gather(v), v.shape
-
-    def bwd(shape, g):
-        return (padded(g, 0.0)[inv].sum(-1).reshape(shape),)
-
-    gather.defvjp(fwd, bwd)
-    return gather
-
-
 def shifts(max_pixels: int) -> list[tuple[int, int]]:
     r = range(-max_pixels, max_pixels + 1)
     return [(dx, dy) for dx in r for dy in r]
 
 
 def h1_tables(max_shift: int) -> np.ndarray:
-    """(n_shifts, 64, 25): the H1 patches of the input rolled by each (dx, dy) in shifts()."""
+    """(n_shifts, 25, 64): the H1 patches of the input rolled by each (dx, dy) in shifts()."""
     return np.stack([conv_table(16, 1, [0], s) for s in shifts(max_shift)])
 
 
-H1_TABLE = h1_tables(0)[0]  # (64, 25)
-H2_TABLE = conv_table(8, 12, range(12))  # (16, 300): all 12 maps; the mask below removes 4 per group
-h2_patches = patch_gather(H2_TABLE, 8 * 8 * 12)
-H2_MASK = np.zeros((5, 5, 12, 12), np.float32)  # (ky, kx, in map, out map): 1 where connected
+H1_TABLE = h1_tables(0)[0]  # (25, 64)
+H2_TABLE = conv_table(8, 12, range(12))  # (300, 16): all 12 maps; the mask below removes 4 per group
+H2_INVERSE = inverse_table(H2_TABLE.T, 12 * 64)  # into the (16, 300) layout of the patches' gradient
+H2_MASK = np.zeros((12, 5, 5, 12), np.float32)  # (out map, ky, kx, in map): 1 where connected
 for g, maps in enumerate(H2_GROUPS):
-    H2_MASK[:, :, list(maps), 4 * g : 4 * g + 4] = 1.0
-H2_MASK = H2_MASK.reshape(300, 12)
+    H2_MASK[4 * g : 4 * g + 4, :, :, list(maps)] = 1.0
+H2_MASK = H2_MASK.reshape(12, 300)
 
 
-def h2_dense(p: dict):
-    """The three H2 group kernels (5, 5, 8, 4) as one (300, 12) matrix, zero where not connected."""
-    w = jnp.zeros((5, 5, 12, 12), p["H2_0"]["kernel"].dtype)
-    for g, maps in enumerate(H2_GROUPS):
-        w = w.at[:, :, list(maps), 4 * g : 4 * g + 4].set(p[f"H2_{g}"]["kernel"])
-    return w.reshape(300, 12)
+@jax.custom_vjp
+def h2_conv(h1, w2):
+    """h1 (12, 64), w2 (12, 300) -> (12, 16): H2 before its bias. w2 must be zero off H2_MASK."""
+    return w2 @ padded(h1, PAD_VALUE)[H2_TABLE]
 
 
-def h2_groups(w2):
-    w = w2.reshape(5, 5, 12, 12)
-    return [w[:, :, list(maps), 4 * g : 4 * g + 4] for g, maps in enumerate(H2_GROUPS)]
+def h2_conv_fwd(h1, w2):
+    patches = padded(h1, PAD_VALUE)[H2_TABLE]
+    return w2 @ patches, (patches, w2)
+
+
+def h2_conv_bwd(residuals, g):
+    patches, w2 = residuals
+    # The patches' gradient as (16, 300) = g.T @ w2: with g.T materialized (the barrier stops XLA from
+    # folding the transpose back into the matmul) both operands are in plain row-major order, which
+    # XLA sends to YNNPACK; w2.T @ g, a transposed operand, went to a slower generic kernel.
+    patches_grad = jax.lax.optimization_barrier(g.T) @ w2
+    h1_grad = padded(patches_grad, 0.0)[H2_INVERSE].sum(-1).reshape(12, 64)
+    return h1_grad, (g @ patches.T) * H2_MASK  # the mask keeps unconnected weights at exactly zero
+
+
+h2_conv.defvjp(h2_conv_fwd, h2_conv_bwd)
 
 
 def to_fast(p: dict) -> dict:
+    w2 = jnp.zeros((5, 5, 12, 12), p["H2_0"]["kernel"].dtype)  # (ky, kx, in map, out map)
+    for g, maps in enumerate(H2_GROUPS):
+        w2 = w2.at[:, :, list(maps), 4 * g : 4 * g + 4].set(p[f"H2_{g}"]["kernel"])
     return {
-        "w1": p["H1"]["kernel"].reshape(25, 12),
-        "b1": p["H1_bias"].reshape(64, 12),
-        "w2": h2_dense(p),
-        "b2": p["H2_bias"].reshape(16, 12),
-        "w3": p["H3"]["kernel"],
+        "w1": p["H1"]["kernel"].reshape(25, 12).T,
+        "b1": p["H1_bias"].reshape(64, 12).T,
+        "w2": w2.reshape(300, 12).T,
+        "b2": p["H2_bias"].reshape(16, 12).T,
+        # Flax flattens H2 as (position, map), fastnet as (map, position): permute H3's inputs
+        "w3": p["H3"]["kernel"].reshape(16, 12, 30).transpose(2, 1, 0).reshape(30, 192),
         "b3": p["H3_bias"],
-        "w4": p["out"]["kernel"],
+        "w4": p["out"]["kernel"].T,
         "b4": p["out_bias"],
     }
 
 
 def to_flax(f: dict) -> dict:
+    w2 = f["w2"].T.reshape(5, 5, 12, 12)
     return {
-        "H1": {"kernel": f["w1"].reshape(5, 5, 1, 12)},
-        "H1_bias": f["b1"].reshape(8, 8, 12),
-        **{f"H2_{g}": {"kernel": w} for g, w in enumerate(h2_groups(f["w2"]))},
-        "H2_bias": f["b2"].reshape(4, 4, 12),
-        "H3": {"kernel": f["w3"]},
+        "H1": {"kernel": f["w1"].T.reshape(5, 5, 1, 12)},
+        "H1_bias": f["b1"].T.reshape(8, 8, 12),
+        **{f"H2_{g}": {"kernel": w2[:, :, list(maps), 4 * g : 4 * g + 4]} for g, maps in enumerate(H2_GROUPS)},
+        "H2_bias": f["b2"].T.reshape(4, 4, 12),
+        "H3": {"kernel": f["w3"].reshape(30, 12, 16).transpose(2, 1, 0).reshape(192, 30)},
         "H3_bias": f["b3"],
-        "out": {"kernel": f["w4"]},
+        "out": {"kernel": f["w4"].T},
         "out_bias": f["b4"],
     }
 
 
 def forward(f: dict, x_patches, activation: str, head: str, keep_mask=None, keep_prob: float = 1.0):
-    """One digit's H1 patches (64, 25) -> outputs (10,). keep_mask (16, 12): dropout on H2,
-    applied like flax's nn.Dropout (select(mask, h / keep_prob, 0))."""
+    """One digit's H1 patches (25, 64) -> outputs (10,). keep_mask (16, 12) in Flax's (position, map)
+    order: dropout on H2, applied like flax's nn.Dropout (select(mask, h / keep_prob, 0))."""
     act = ACTIVATIONS[activation]
-    h1 = act(x_patches @ f["w1"] + f["b1"])  # (64, 12)
-    h2 = act(h2_patches(h1) @ (f["w2"] * H2_MASK) + f["b2"])  # (16, 12); the mask zeroes w2's gradient too
+    h1 = act(f["w1"] @ x_patches + f["b1"])  # (12, 64)
+    h2 = act(h2_conv(h1, f["w2"]) + f["b2"])  # (12, 16)
     if keep_mask is not None:
-        h2 = jnp.where(keep_mask, h2 / keep_prob, 0.0)
-    h3 = act(h2.reshape(192) @ f["w3"] + f["b3"])
-    out = h3 @ f["w4"] + f["b4"]
+        h2 = jnp.where(keep_mask.T, h2 / keep_prob, 0.0)
+    h3 = act(f["w3"] @ h2.reshape(192) + f["b3"])
+    out = f["w4"] @ h3 + f["b4"]
     return jnp.tanh(out) if head == "tanh" else out
 
 
@@ -145,10 +149,10 @@ def predict(f: dict, X, activation: str, head: str):
     """Batched forward pass, no dropout: X (n, 16, 16) -> (n, 10)."""
     act = ACTIVATIONS[activation]
     n = X.shape[0]
-    h1 = act(jnp.einsum("npk,kc->npc", pad_rows(X)[:, H1_TABLE], f["w1"]) + f["b1"])
-    h2 = act(jnp.einsum("npk,kc->npc", pad_rows(h1)[:, H2_TABLE], f["w2"]) + f["b2"])
-    h3 = act(h2.reshape(n, 192) @ f["w3"] + f["b3"])
-    out = h3 @ f["w4"] + f["b4"]
+    h1 = act(jnp.einsum("mk,nkp->nmp", f["w1"], pad_rows(X)[:, H1_TABLE]) + f["b1"])
+    h2 = act(jnp.einsum("mk,nkp->nmp", f["w2"], pad_rows(h1)[:, H2_TABLE]) + f["b2"])
+    h3 = act(h2.reshape(n, 192) @ f["w3"].T + f["b3"])
+    out = h3 @ f["w4"].T + f["b4"]
     return jnp.tanh(out) if head == "tanh" else out
 
 

@@ -57,14 +57,14 @@ def test_chunked_evaluation_matches_flax_model():
 
 
 @pytest.mark.parametrize("name", ["lecun1989", "change4_relu_dropout"])
-def test_vmapped_seeds_train_like_one_seed_alone(name):
+def test_seeds_trained_together_train_like_one_seed_alone(name):
     X, Y = digits(40)
     together = Trainer(variant(name, n_seeds=3), 40)
     alone = Trainer(variant(name, n_seeds=1, seed=1), 40)
     s3, s1 = together.init(), alone.init()
     for epoch in range(2):
         s3, s1 = together.train_epoch(s3, epoch, X, Y), alone.train_epoch(s1, epoch, X, Y)
-    assert max_diff(jax.tree.map(lambda a: a[1:2], s3.params), s1.params) < 1e-6
+    assert max_diff(jax.tree.map(lambda a: a[1:2], s3.params), s1.params) == 0.0
 
 
 def test_same_seed_same_bits():
@@ -83,9 +83,12 @@ def test_layout_round_trip_and_h2_mask():
     assert float(jnp.abs(f["w2"] * (1 - fastnet.H2_MASK)).max()) == 0.0
 
 
-def test_gather_gradient_is_the_scatter_add():
-    v = jax.random.normal(jax.random.PRNGKey(0), (64, 12))
-    g = jax.random.normal(jax.random.PRNGKey(1), fastnet.H2_TABLE.shape)
-    ours = jax.vjp(fastnet.h2_patches, v)[1](g)[0]
-    autodiff = jax.vjp(lambda v: fastnet.padded(v, model.PAD_VALUE)[fastnet.H2_TABLE], v)[1](g)[0]
-    np.testing.assert_allclose(ours, autodiff, atol=1e-5)
+def test_h2_gradient_matches_autodiff():
+    """h2_conv's own gradient (gather-sum, reordered matmuls, mask) against autodiff's scatter-add."""
+    h1 = jax.random.normal(jax.random.PRNGKey(0), (12, 64))
+    w2 = jax.random.normal(jax.random.PRNGKey(1), (12, 300)) * fastnet.H2_MASK
+    g = jax.random.normal(jax.random.PRNGKey(2), (12, 16))
+    ours = jax.vjp(fastnet.h2_conv, h1, w2)[1](g)
+    plain = jax.vjp(lambda h, w: (w * fastnet.H2_MASK) @ fastnet.padded(h, model.PAD_VALUE)[fastnet.H2_TABLE], h1, w2)[1](g)
+    for a, b in zip(ours, plain):
+        np.testing.assert_allclose(a, b, atol=1e-4)
