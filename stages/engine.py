@@ -76,7 +76,7 @@ class Trainer:
         self.tx = make_optimizer(variant, variant.epochs * n_train)
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
         self._epoch = jax.jit(self._one_seed_epoch)
-        self._predict = jax.jit(jax.vmap(self._one_seed_predict, in_axes=(0, None)))
+        self._predict = jax.jit(self._one_seed_predict)
 
     def seeds(self) -> list[int]:
         return [self.variant.seed + i for i in range(self.variant.n_seeds)]
@@ -124,14 +124,15 @@ class Trainer:
         (params, opt_state), _ = jax.lax.scan(step, carry, samples)
         return State(self.from_engine(params), opt_state, state.data_key)
 
-    def train_epoch(self, state: State, epoch: int, X, Y) -> State:
-        def run(i: int) -> State:
-            one = jax.tree.map(lambda a: a[i], state)
-            return jax.block_until_ready(self._epoch(one, jnp.int32(epoch), X, Y))
-
+    def each_seed(self, fn, tree) -> list:
+        """[fn(tree of seed i) for each seed i], the seeds spread over one thread per CPU core."""
         n = len(self.seeds())
         with ThreadPoolExecutor(min(n, os.cpu_count() or 1)) as pool:
-            return jax.tree.map(lambda *xs: jnp.stack(xs), *pool.map(run, range(n)))
+            return list(pool.map(lambda i: fn(jax.tree.map(lambda a: a[i], tree)), range(n)))
+
+    def train_epoch(self, state: State, epoch: int, X, Y) -> State:
+        run = lambda one: jax.block_until_ready(self._epoch(one, jnp.int32(epoch), X, Y))
+        return jax.tree.map(lambda *xs: jnp.stack(xs), *self.each_seed(run, state))
 
     def _one_seed_predict(self, params, X):
         if self.reference:
@@ -146,7 +147,7 @@ class Trainer:
 
     def predict(self, params, X) -> np.ndarray:
         """Outputs (n_seeds, n, 10) of every seed on X, no dropout, no shift."""
-        return np.asarray(self._predict(params, X))
+        return np.stack(self.each_seed(lambda p: np.asarray(self._predict(p, X)), params))
 
     def score(self, params, X, Y) -> dict:
         """Per seed: outputs, the variant's loss, exact misses and error % on (X, Y)."""
