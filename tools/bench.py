@@ -173,7 +173,7 @@ def machine() -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", choices=CASES)
-    parser.add_argument("--reps", type=int, default=3, help="processes per case")
+    parser.add_argument("--reps", type=int, default=5, help="processes per case")
     parser.add_argument("--flags", action="store_true", help="compare XLA flag sets instead (on --flags-case)")
     parser.add_argument("--flags-case", default="fast_k1", choices=CASES)
     args = parser.parse_args()
