@@ -36,6 +36,7 @@ FLAG_SETS = {
     "eigen 1 thread + YNNPACK fusion off": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 --xla_cpu_experimental_ynn_fusion_type=",
     "YNNPACK fusion off": "--xla_cpu_experimental_ynn_fusion_type=",
     "YNNPACK for matmuls only": "--xla_cpu_experimental_ynn_fusion_type=dot",
+    "eigen 1 thread + YNNPACK for matmuls only": "--xla_cpu_multi_thread_eigen=false --xla_cpu_experimental_ynn_fusion_type=dot",
 }
 
 
@@ -186,7 +187,7 @@ def main():
         for name, flags in FLAG_SETS.items():
             env = {**os.environ, "LECUN1989_XLA_FLAGS": "0", "XLA_FLAGS": flags}
             v = measure(args.flags_case, args.reps, env)
-            print(f"| {name} | {min(v):,.0f} | {statistics.median(v):,.0f} |", flush=True)
+            print(f"| {name} | {min(v):,.0f} | {statistics.median(v):,.0f} | {max(v):,.0f} |", flush=True)
         return
 
     results = {}
