@@ -10,10 +10,9 @@ backend hands to its fast small-matmul library (see `h2_conv_bwd`).
 
 Layout: maps first ("map-major": h1 is (12 maps, 64 positions), w2 is (12 out, 300 in)), so that the
 long axis is the last one. XLA's CPU fusions vectorize along the last axis only; with 12 maps last
-(the Flax layout) every elementwise kernel, the optimizer update included, ran scalar and the step
-was ~25 % slower (measured, README Performance). `to_fast` / `to_flax` convert the Flax reference
-model's pytree exactly (transposes, a permutation of H3's inputs, and the three H2 groups as one
-masked matrix), so the same numbers train.
+(the Flax layout) the weight-update kernels ran scalar and the step was ~20 % slower (measured, README
+Performance). `to_fast` / `to_flax` convert the Flax reference model's pytree exactly (transposes, a
+permutation of H3's inputs, and the three H2 groups as one masked matrix), so the same numbers train.
 """
 
 import jax
