@@ -109,7 +109,7 @@ class Trainer:
         v, n = self.variant, X.shape[0]
         loss_fn = self.reference_loss if self.reference else self.fast_loss
         # An epoch's random choices are drawn up front, vectorized: drawing them step by step inside
-        # the scan made the shift and dropout variants ~1.5x slower per step.
+        # the scan made the shift and dropout variants ~1.3-1.4x slower per step.
         shift, dropout = jnp.zeros(n, jnp.int32), None
         if v.shift_pixels or v.dropout:
             steps = epoch * self.n_train + jnp.arange(n)
