@@ -113,11 +113,10 @@ class Trainer:
         shift, dropout = jnp.zeros(n, jnp.int32), None
         if v.shift_pixels or v.dropout:
             steps = epoch * self.n_train + jnp.arange(n)
-            shift, dropout = jax.vmap(lambda i: draws(state.data_key, i, v.shift_pixels))(steps)
-        if not v.dropout:
-            dropout = None
-        elif not self.reference:  # the fast path takes the masks, drawn as flax's Dropout draws them
-            dropout = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(dropout)
+            shift, keys = jax.vmap(lambda i: draws(state.data_key, i, v.shift_pixels))(steps)
+            if v.dropout and not self.reference:  # the fast path takes masks, drawn as flax's Dropout draws them
+                keys = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(keys)
+            dropout = keys if v.dropout else None
 
         def step(carry, sample):
             params, opt_state = carry

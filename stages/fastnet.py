@@ -79,7 +79,7 @@ H2_MASK = H2_MASK.reshape(12, 300)
 @jax.custom_vjp
 def h2_conv(h1, w2):
     """h1 (12, 64), w2 (12, 300) -> (12, 16): H2 before its bias. w2 must be zero off H2_MASK."""
-    return w2 @ padded(h1, PAD_VALUE)[H2_TABLE]
+    return h2_conv_fwd(h1, w2)[0]
 
 
 def h2_conv_fwd(h1, w2):
@@ -100,6 +100,12 @@ def h2_conv_bwd(residuals, g):
 h2_conv.defvjp(h2_conv_fwd, h2_conv_bwd)
 
 
+def h3_kernel_flax(w3):
+    """fastnet's H3 weights (30, 192), inputs in (map, position) order, as Flax's kernel (192, 30),
+    inputs in (position, map) order (Flax flattens H2 as (4, 4, 12))."""
+    return w3.reshape(30, 12, 16).transpose(2, 1, 0).reshape(192, 30)
+
+
 def to_fast(p: dict) -> dict:
     w2 = jnp.zeros((5, 5, 12, 12), p["H2_0"]["kernel"].dtype)  # (ky, kx, in map, out map)
     for g, maps in enumerate(H2_GROUPS):
@@ -109,8 +115,7 @@ def to_fast(p: dict) -> dict:
         "b1": p["H1_bias"].reshape(64, 12).T,
         "w2": w2.reshape(300, 12).T,
         "b2": p["H2_bias"].reshape(16, 12).T,
-        # Flax flattens H2 as (position, map), fastnet as (map, position): permute H3's inputs
-        "w3": p["H3"]["kernel"].reshape(16, 12, 30).transpose(2, 1, 0).reshape(30, 192),
+        "w3": p["H3"]["kernel"].reshape(16, 12, 30).transpose(2, 1, 0).reshape(30, 192),  # h3_kernel_flax's inverse
         "b3": p["H3_bias"],
         "w4": p["out"]["kernel"].T,
         "b4": p["out_bias"],
@@ -124,7 +129,7 @@ def to_flax(f: dict) -> dict:
         "H1_bias": f["b1"].T.reshape(8, 8, 12),
         **{f"H2_{g}": {"kernel": w2[:, :, list(maps), 4 * g : 4 * g + 4]} for g, maps in enumerate(H2_GROUPS)},
         "H2_bias": f["b2"].T.reshape(4, 4, 12),
-        "H3": {"kernel": f["w3"].reshape(30, 12, 16).transpose(2, 1, 0).reshape(192, 30)},
+        "H3": {"kernel": h3_kernel_flax(f["w3"])},
         "H3_bias": f["b3"],
         "out": {"kernel": f["w4"].T},
         "out_bias": f["b4"],
@@ -145,7 +150,8 @@ def forward(f: dict, x_patches, activation: str, head: str, keep_mask=None, keep
 
 
 # Evaluation is batched, so there the plain layout wins: positions x digits as the long matmul axis.
-H2_TABLE_BY_POSITION = np.where(H2_TABLE == 768, 768, H2_TABLE % 64 * 12 + H2_TABLE // 64).T.copy()  # (16, 300)
+_H1_SIZE = 12 * 64  # H2_TABLE's pad index
+H2_TABLE_BY_POSITION = np.where(H2_TABLE == _H1_SIZE, _H1_SIZE, H2_TABLE % 64 * 12 + H2_TABLE // 64).T.copy()  # (16, 300)
 
 
 def predict(f: dict, X, activation: str, head: str):
@@ -154,7 +160,7 @@ def predict(f: dict, X, activation: str, head: str):
     n = X.shape[0]
     h1 = act(pad_rows(X)[:, H1_TABLE.T] @ f["w1"].T + f["b1"].T)  # (n, 64, 12)
     h2 = act(pad_rows(h1)[:, H2_TABLE_BY_POSITION] @ f["w2"].T + f["b2"].T)  # (n, 16, 12)
-    h3 = act(h2.reshape(n, 192) @ to_flax(f)["H3"]["kernel"] + f["b3"])
+    h3 = act(h2.reshape(n, 192) @ h3_kernel_flax(f["w3"]) + f["b3"])
     out = h3 @ f["w4"].T + f["b4"]
     return jnp.tanh(out) if head == "tanh" else out
 
