@@ -1,47 +1,70 @@
-# Two commands do all set-up on a fresh machine with python3, git and make:
+# Set-up needs only python3 (>= 3.11), git and make; every target below creates what it needs.
 #   make repro   the whole pipeline (dvc repro)
 #   make test    the test suite
+#   make lint    ruff over the code
 #   make verify  re-run the whole pipeline in a fresh clone of HEAD and check it against metrics/
 #   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
 #   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
+#   make results the README's results table from metrics/
 #   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
+#   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
 #   make bench   training and preprocessing speed against the seed's way (a few minutes)
+# The environment: .venv, made by uv (itself installed from PyPI into .uv/) from uv.lock, with
+# this project installed in it editable. `source .venv/bin/activate` puts python and dvc on PATH.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
 VENV := .venv
+UV := .uv/bin/uv
 BIN := $(CURDIR)/$(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+STAMP := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 RUN := PATH="$(BIN):$$PATH" DVC_NO_ANALYTICS=1
+# uv uses the python3 that make was given, never one it downloads.
+UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV)
+BASE ?= HEAD
+VERIFY_ARGS ?=
 
-.PHONY: repro test venv bench results figures verify verify-quick verify-quick-update
+.PHONY: repro test lint venv bench results figures verify verify-quick verify-quick-update metrics-diff
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
-	rm -f $(VENV)/.installed-*
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else f"lecun1989 needs Python 3.11 or newer (numpy 2.4 and jax 0.10 have no wheels for {sys.version.split()[0]}): run make PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv uv==$(UV_VERSION)
+
+# --frozen: install exactly uv.lock, never re-resolve. --inexact: keep packages a user added
+# to the venv (torchvision, a CUDA build of jaxlib; see README).
+$(STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV_ENV) $(UV) sync --frozen --inexact --quiet
+	rm -f $(VENV)/.synced-*
 	touch $@
 
 repro: $(STAMP)
 	$(RUN) dvc repro
 
 test: $(STAMP)
-	$(RUN) python -m pytest -q tests
+	$(RUN) python -m pytest
+
+lint: $(STAMP)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
 results: $(STAMP)
-	$(RUN) python tools/results_table.py --write
+	$(RUN) python -m lecun1989.reporting.results_table --write
 
 verify: $(STAMP)
-	$(RUN) python tools/verify.py
+	$(RUN) python -m lecun1989.reporting.verify $(VERIFY_ARGS)
 
 verify-quick: $(STAMP)
-	$(RUN) python tools/verify.py --quick
+	$(RUN) python -m lecun1989.reporting.verify --quick $(VERIFY_ARGS)
 
 verify-quick-update: $(STAMP)
-	$(RUN) python tools/verify.py --quick --update
+	$(RUN) python -m lecun1989.reporting.verify --quick --update
 
 figures: $(STAMP)
 	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures
+
+metrics-diff: $(STAMP)
+	$(RUN) dvc metrics diff --md $(BASE)
 
 bench: $(STAMP)
 	$(RUN) python tools/bench.py

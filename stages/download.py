@@ -6,11 +6,11 @@ Writes: OUT_DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte, each checked again
 
 import argparse
 
-import idx
-from atomic import output_dir, write_bytes
-from errors import run_stage
-from mnist_sources import SOURCES
-from params import load_params
+from lecun1989.data import idx
+from lecun1989.data.sources import SOURCES
+from lecun1989.pipeline.atomic import output_dir, write_bytes
+from lecun1989.pipeline.errors import run_stage
+from lecun1989.pipeline.params import load_params
 
 
 def main(argv=None):

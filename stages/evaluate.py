@@ -19,43 +19,8 @@ import argparse
 
 import numpy as np
 
-from errors import run_stage
-from params import load_variant
-
-REJECT_TARGET_PCT = 1.0
-REJECT_GRID_PCT = np.arange(0, 81) * 0.25  # 0, 0.25, ..., 20 % of the test digits
-
-
-def confusion_csv(seeds, predicted, labels) -> bytes:
-    lines = ["seed,actual,predicted"]
-    for seed, pred in zip(seeds, predicted):
-        lines += [f"{seed},{a},{p}" for a, p in zip(labels, pred)]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def reject_curve_csv(seeds, errors) -> bytes:
-    """errors: (n_seeds, len(REJECT_GRID_PCT)) error % on the kept digits."""
-    header = ["rejected_pct", "error_mean", "error_min", "error_max", *(f"error_seed_{s}" for s in seeds)]
-    lines = [",".join(header)]
-    for j, r in enumerate(REJECT_GRID_PCT):
-        col = errors[:, j]
-        values = [r, col.mean(), col.min(), col.max(), *col]
-        lines.append(",".join(f"{v:.6g}" for v in values))
-    return ("\n".join(lines) + "\n").encode()
-
-
-def misread_png(variant_name, seeds, x, labels, predicted) -> bytes:
-    import figures  # matplotlib: imported only when the picture is asked for
-
-    wrong = predicted != labels[None]  # (n_seeds, n)
-    idx = np.flatnonzero(wrong[0])
-    n_wrong = wrong.sum(axis=0)
-    notes = [f"{n_wrong[i]}/{len(seeds)}" for i in idx]
-    title = (
-        f"{variant_name}: the {len(idx)} of {len(labels)} test digits that seed {seeds[0]} misreads "
-        f"(true\u2192predicted, k/{len(seeds)}: seeds misreading it)"
-    )
-    return figures.misread_digits(x[idx], labels[idx], predicted[0][idx], notes, title)
+from lecun1989.pipeline.errors import run_stage
+from lecun1989.pipeline.params import load_variant
 
 
 def main(argv=None):
@@ -75,11 +40,12 @@ def main(argv=None):
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     import jax
 
-    import checkpoint
-    import prepared
-    import scoring
-    from atomic import write_bytes, write_json
-    from engine import Trainer
+    from lecun1989.data import prepared
+    from lecun1989.evaluation import scoring
+    from lecun1989.evaluation.outputs import REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
+    from lecun1989.pipeline.atomic import write_bytes, write_json
+    from lecun1989.training import checkpoint
+    from lecun1989.training.engine import Trainer
 
     data = prepared.load(args.prepared_dir)
     trainer = Trainer(variant, len(data["train"]["y"]))

@@ -17,21 +17,8 @@ import time
 
 import numpy as np
 
-from errors import DivergenceError, run_stage
-from params import load_variant
-
-
-def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) -> None:
-    """Stop at the first seed whose parameters or losses (leading axis: seed) hold a NaN or inf."""
-    finite = np.ones(len(seeds), bool)
-    for array in arrays:
-        finite &= np.isfinite(np.asarray(array)).reshape(len(seeds), -1).all(axis=1)
-    for seed, ok in zip(seeds, finite):
-        if not ok:
-            raise DivergenceError(
-                f"variant {variant_name}, seed {seed}, epoch {epoch}: loss or parameters became NaN/inf "
-                "(learning rate too high?); no model or metrics were written"
-            )
+from lecun1989.pipeline.errors import run_stage
+from lecun1989.pipeline.params import load_variant
 
 
 def main(argv=None):
@@ -49,12 +36,13 @@ def main(argv=None):
     import jax
     import jax.numpy as jnp
 
-    import checkpoint
-    import prepared
-    from atomic import output_dir
-    from curves import log_epoch, open_live
-    from engine import Trainer
-    from progress import Progress
+    from lecun1989.data import prepared
+    from lecun1989.evaluation.curves import log_epoch, open_live
+    from lecun1989.pipeline.atomic import output_dir
+    from lecun1989.pipeline.progress import Progress
+    from lecun1989.training import checkpoint
+    from lecun1989.training.engine import Trainer
+    from lecun1989.training.guards import check_finite
 
     data = prepared.load(args.prepared_dir)
     splits = {split: (jnp.asarray(d["x"]), jnp.asarray(d["y"].astype(np.int32))) for split, d in data.items()}

@@ -1,16 +1,8 @@
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "stages"))
-sys.path.insert(0, str(ROOT / "tests"))
-
 import shutil
 import tempfile
 
-import pytest
-
 import pipeline
+import pytest
 
 
 def pytest_configure(config):

@@ -5,7 +5,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import params as params_schema
+from lecun1989.pipeline import params as params_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = tuple(params_schema.load_params(ROOT / "params.yaml").variants)

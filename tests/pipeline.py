@@ -41,9 +41,11 @@ def write_params(repo: Path, params: dict) -> None:
 
 def make_tiny_repo(dest: Path, params: dict | None = None) -> Path:
     """The tracked and untracked-not-ignored files of this checkout, committed in a new repo at dest."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = ROOT / rel
         if rel.startswith(GENERATED) or not src.is_file() or rel.startswith(".dvc/cache"):

@@ -1,5 +1,5 @@
 """An independent float64 numpy implementation of the 1989 network's forward pass and loss, written
-from the paper's description (anchors.md), for checking the Flax model and the training step.
+from the paper's description (docs/anchors.md), for checking the Flax model and the training step.
 
 Parameters are the Flax params pytree of model.Net1989 (names and shapes are the interface); the
 arithmetic is all here: explicit padding, explicit strided 5x5 windows, explicit H2 connection table.
@@ -27,7 +27,10 @@ def conv5x5_stride2(x, kernel, pad_value):
 
 
 def forward(params, x, activation="tanh", head="tanh", pad_h1=-1.0, pad_h2=-1.0, return_hidden=False):
-    p = {k: ({kk: np.asarray(vv, np.float64) for kk, vv in v.items()} if isinstance(v, dict) else np.asarray(v, np.float64)) for k, v in params.items()}
+    p = {
+        k: ({kk: np.asarray(vv, np.float64) for kk, vv in v.items()} if isinstance(v, dict) else np.asarray(v, np.float64))
+        for k, v in params.items()
+    }
     act = np.tanh if activation == "tanh" else (lambda z: np.maximum(z, 0.0))
     x = np.asarray(x, np.float64)[..., None]
     h1 = act(conv5x5_stride2(x, p["H1"]["kernel"], pad_h1) + p["H1_bias"])

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 import yaml
-
 from pipeline import ROOT
 
 OUTPUTS = {  # each stage's command line, all paths relative to an empty folder
@@ -86,8 +85,12 @@ def test_invalid_yaml_refused(tmp_path):
 
 
 def test_committed_params_are_valid():
-    from params import load_params
+    from lecun1989.pipeline.params import load_params
 
     assert set(load_params(ROOT / "params.yaml").variants) == {
-        "lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout"
+        "lecun1989",
+        "change1_softmax",
+        "change2_adamw",
+        "change3_shift",
+        "change4_relu_dropout",
     }

@@ -6,12 +6,12 @@ import subprocess
 import sys
 import time
 
+import pipeline
 import pytest
 import yaml
-
-import atomic
-import pipeline
 from pipeline import ROOT
+
+from lecun1989.pipeline import atomic
 
 
 def test_failed_output_dir_keeps_the_old_output(tmp_path):
@@ -58,8 +58,13 @@ def test_train_killed_mid_epoch_then_repro_completes(tiny_repo, tmp_path):
     model = tiny_repo / "models/lecun1989.msgpack"
 
     proc = subprocess.Popen(
-        ["dvc", "repro", "train@lecun1989"], cwd=tiny_repo, env=pipeline.env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        ["dvc", "repro", "train@lecun1989"],
+        cwd=tiny_repo,
+        env=pipeline.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         seen = []

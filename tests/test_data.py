@@ -15,10 +15,10 @@ import zipfile
 import numpy as np
 import pytest
 
-import idx
-import mnist_sources
-import preprocess
-from errors import DataError
+from lecun1989.data import idx
+from lecun1989.data import preprocessing as preprocess
+from lecun1989.data import sources as mnist_sources
+from lecun1989.pipeline.errors import DataError
 
 # ----------------------------------------------------------------------------------------------
 # IDX
@@ -306,13 +306,13 @@ def test_draw_subset_streams_are_independent_of_each_other_and_of_call_order():
 def test_draw_subset_is_the_same_in_a_fresh_process_with_another_hash_seed():
     """The anchors' defect: a subset that changed from process to process (set iteration order)."""
     code = (
-        "import sys; sys.path.insert(0, 'stages'); import preprocess; "
+        "from lecun1989.data import preprocessing as preprocess; "
         "print(preprocess.draw_subset(60000, 7291, 42, 'train').tolist()[:50], preprocess.draw_subset(10000, 2007, 42, 'test').tolist()[-50:])"
     )
     outs = set()
     for hash_seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        outs.add(subprocess.run([sys.executable, "-c", code], cwd=idx.__file__.rsplit("/stages/", 1)[0], env=env, capture_output=True, text=True, check=True).stdout)
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
     here = f"{preprocess.draw_subset(60000, 7291, 42, 'train').tolist()[:50]} {preprocess.draw_subset(10000, 2007, 42, 'test').tolist()[-50:]}\n"
     assert outs == {here}
 

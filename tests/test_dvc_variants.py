@@ -4,9 +4,8 @@ overrides one variant's learning rate changes that variant's metrics and nothing
 
 import json
 
-import yaml
-
 import pipeline
+import yaml
 
 VARIANTS = set(pipeline.TINY_VARIANTS)
 assert VARIANTS == {"lecun1989", "change4_relu_dropout"}
@@ -63,9 +62,11 @@ def test_exp_run_with_one_override_changes_only_that_variants_metrics(tiny_repo)
     assert after[OTHER] == before[OTHER]
     assert all(after[EDITED][p] != before[EDITED][p] for p in before[EDITED])
     params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
-    assert params["variants"][EDITED]["lr"] == 0.001 and params["variants"][OTHER] == yaml.safe_load(
-        pipeline.run(["git", "show", "HEAD:params.yaml"], tiny_repo).stdout
-    )["variants"][OTHER]
+    assert (
+        params["variants"][EDITED]["lr"] == 0.001
+        and params["variants"][OTHER]
+        == yaml.safe_load(pipeline.run(["git", "show", "HEAD:params.yaml"], tiny_repo).stdout)["variants"][OTHER]
+    )
 
     # the experiment table: the baseline and the experiment differ in exactly one variant's metrics
     shown = json.loads(pipeline.run(["dvc", "exp", "show", "--json"], tiny_repo).stdout)

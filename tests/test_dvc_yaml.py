@@ -1,4 +1,4 @@
-"""dvc.yaml lists, for every stage, each of the repository's modules its script runs (transitively):
+"""dvc.yaml lists, for every stage, each of the package's modules its script runs (transitively):
 otherwise an edit to that module leaves stale outputs that `dvc status` calls up to date."""
 
 import ast
@@ -7,34 +7,69 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ROOT / "stages"
+PACKAGE = "lecun1989"
 # Modules that only validate params, report errors or write files atomically: they cannot change
 # an output's bytes, and listing them would rerun every stage (download included) on each edit.
-NO_OUTPUT_EFFECT = {"params", "errors", "atomic", "progress", "xla_cpu"}
+NO_OUTPUT_EFFECT = {f"{PACKAGE}/pipeline/{m}.py" for m in ("params", "errors", "atomic", "progress")}
 
 
-def local_imports(module: str, seen=None) -> set[str]:
-    seen = set() if seen is None else seen
-    if module in seen:
-        return seen
-    seen.add(module)
-    tree = ast.parse((STAGES / f"{module}.py").read_text())
-    for node in ast.walk(tree):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
-        for name in names:
-            if (STAGES / f"{name.split('.')[0]}.py").is_file():
-                local_imports(name.split(".")[0], seen)
-    return seen
+def module_file(dotted: str) -> Path | None:
+    """The file of a module of the package (lecun1989.data.idx -> lecun1989/data/idx.py), or None."""
+    if dotted.split(".")[0] != PACKAGE:
+        return None
+    base = ROOT / dotted.replace(".", "/")
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def imported_files(path: Path) -> set[Path]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {module_file(a.name) for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(module_file(node.module))
+            found |= {module_file(f"{node.module}.{a.name}") for a in node.names}  # from pkg import module
+    return found - {None}
+
+
+def local_files(script: Path) -> set[str]:
+    seen, todo = set(), [script]
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += imported_files(path)
+    return {str(p.relative_to(ROOT)) for p in seen if p.name != "__init__.py"}  # __init__s hold docstrings only
+
+
+def stage_bodies():
+    for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
+        yield name, stage.get("do", stage)
+
+
+def test_every_stage_runs_a_stage_script_as_a_module():
+    """`python -m stages.<name>` puts the stage's own checkout first on sys.path, so a clone (make
+    verify, dvc exp run --queue) runs its own package, not the one installed in the venv."""
+    for name, body in stage_bodies():
+        words = body["cmd"].split()
+        assert words[:2] == ["python", "-m"] and words[2].startswith("stages."), f"{name}: {body['cmd']}"
 
 
 def test_every_stage_depends_on_the_modules_it_runs():
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     missing = {}
-    for name, stage in stages.items():
-        body = stage.get("do", stage)
-        script = next(w for w in body["cmd"].split() if w.startswith("stages/") and w.endswith(".py"))
-        needed = {f"stages/{m}.py" for m in local_imports(Path(script).stem) - NO_OUTPUT_EFFECT}
-        lacking = needed - set(body["deps"])
+    for name, body in stage_bodies():
+        script = ROOT / (body["cmd"].split()[2].replace(".", "/") + ".py")
+        lacking = local_files(script) - NO_OUTPUT_EFFECT - set(body["deps"])
         if lacking:
             missing[name] = sorted(lacking)
     assert not missing, f"stages whose deps miss modules they run: {missing}"
+
+
+def test_init_files_hold_docstrings_only():
+    """__init__.py files are not listed as deps: they must not be able to change an output."""
+    for path in (ROOT / PACKAGE).rglob("__init__.py"):
+        body = ast.parse(path.read_text()).body
+        assert len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant), path

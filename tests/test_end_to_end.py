@@ -14,7 +14,9 @@ def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
         metrics = json.loads((tiny_repo / f"metrics/{name}.json").read_text())
         assert metrics["n_seeds"] == 2
         assert metrics["test"]["n"] == 200 and metrics["train"]["n"] == 300
-        assert 0 <= metrics["test"]["error_pct"]["min"] <= metrics["test"]["error_pct"]["mean"] <= metrics["test"]["error_pct"]["max"] <= 100
+        assert (
+            0 <= metrics["test"]["error_pct"]["min"] <= metrics["test"]["error_pct"]["mean"] <= metrics["test"]["error_pct"]["max"] <= 100
+        )
     shown = pipeline.run(["dvc", "metrics", "show", "--md"], tiny_repo).stdout
     assert all(f"metrics/{name}.json" in shown for name in variants)
 

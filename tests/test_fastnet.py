@@ -7,10 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import fastnet
-import model
-from engine import Trainer
-from params import load_variant
+from lecun1989.network import fastnet, model
+from lecun1989.pipeline.params import load_variant
+from lecun1989.training.engine import Trainer
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout"]

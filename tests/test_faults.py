@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
-
 import pipeline
-from errors import DivergenceError
+import pytest
 from pipeline import ROOT
+
+from lecun1989.pipeline.errors import DivergenceError
 
 RAW = "data/MNIST/raw"
 
@@ -34,6 +34,7 @@ def assert_refused(result, folder, label: str, *words) -> None:
 
 
 # --- raw IDX files, refused by the preprocess stage ---------------------------------------------
+
 
 def truncate(path):
     path.write_bytes(path.read_bytes()[:-100])
@@ -77,15 +78,16 @@ def test_damaged_raw_file_refused_by_preprocess(tiny_repo_done, tmp_path, fault,
 
 
 def test_tampered_wheel_refused():
-    from mnist_sources import check_wheel
-    from errors import DataError
+    from lecun1989.data.sources import check_wheel
+    from lecun1989.pipeline.errors import DataError
 
-    wheel = ROOT / "requirements.txt"  # any file that is not the pinned wheel
-    with pytest.raises(DataError, match="requirements.txt: SHA-256 .* expected .*tampered"):
+    wheel = ROOT / "pyproject.toml"  # any file that is not the pinned wheel
+    with pytest.raises(DataError, match="pyproject.toml: SHA-256 .* expected .*tampered"):
         check_wheel(wheel)
 
 
 # --- prepared files, refused by the train stage ------------------------------------------------
+
 
 def rewrite_manifest(prepared, name):
     """An edit that also updates the digest: only the shape and range checks can catch it."""
@@ -138,6 +140,7 @@ def test_damaged_model_refused_by_evaluate(tiny_repo_done, tmp_path):
 
 # --- divergence ------------------------------------------------------------------------------
 
+
 def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
     params = pipeline.tiny_params()
     # lr 50 on MSE with a linear head: the outputs, and then every weight, overflow in the first epoch.
@@ -148,7 +151,7 @@ def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
 
 
 def test_divergence_names_the_first_bad_seed():
-    from train import check_finite
+    from lecun1989.training.guards import check_finite
 
     params = np.ones((3, 4), np.float32)
     params[2, 1] = np.inf

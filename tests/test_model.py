@@ -5,10 +5,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import model
 import reference
 from helpers import n_params, tiny_data
+
+from lecun1989.network import model
 
 SHAPES = {
     "H1": {"kernel": (5, 5, 1, 12)},

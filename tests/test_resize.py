@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import preprocess
+from lecun1989.data import preprocessing as preprocess
 
 IN, OUT = 28, 16
 
@@ -96,6 +96,8 @@ def test_to_16x16_range_and_constants():
 def test_to_16x16_antialias_equals_the_seed_notebook_per_image_resize():
     """The seed: xi = jnp.array(I, float32) / 127.5 - 1.0; jax.image.resize(xi, (16, 16), "bilinear")."""
     images = digits(8, seed=1)
-    seed = np.stack([np.asarray(jax.image.resize(jnp.array(I, dtype=jnp.float32) / 127.5 - 1.0, (16, 16), "bilinear")) for I in images])
+    seed = np.stack(
+        [np.asarray(jax.image.resize(jnp.array(image, dtype=jnp.float32) / 127.5 - 1.0, (16, 16), "bilinear")) for image in images]
+    )
     got = preprocess.to_16x16(images, antialias=True)
     np.testing.assert_allclose(got, np.clip(seed, -1, 1), atol=1e-6, rtol=0)

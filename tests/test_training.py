@@ -4,19 +4,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import engine
-import model
 import reference
-import scoring
 from helpers import seed_slice, tiny_data, variant
+
+from lecun1989.evaluation import scoring
+from lecun1989.network import model
+from lecun1989.training import engine
 
 # ----------------------------------------------------------------------------------------------
 # One SGD step of the 1989 recipe
 
 
 def flat(tree):
-    return {"/".join(str(getattr(k, "key", k)) for k in path): np.asarray(leaf, np.float64) for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+    return {
+        "/".join(str(getattr(k, "key", k)) for k in path): np.asarray(leaf, np.float64)
+        for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]
+    }
 
 
 def unflat(like, flat_values):

@@ -5,11 +5,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-import engine
-import model
-from engine import Trainer
 from helpers import VARIANTS, n_params, seed_slice, tiny_data, variant
+
+from lecun1989.network import model
+from lecun1989.training import engine
+from lecun1989.training.engine import Trainer
 
 N = 20
 

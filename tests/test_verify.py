@@ -1,22 +1,24 @@
-"""The reproduction check's comparison (tools/compare.py) and its refusals (tools/verify.py); the
+"""The reproduction check's comparison (lecun1989/reporting/compare.py) and its refusals (lecun1989/reporting/verify.py); the
 full check itself, `make verify-quick`, runs in .ci/run after the tests."""
-
-import sys
 
 import pytest
 import yaml
-
 from pipeline import ROOT
 
-sys.path.insert(0, str(ROOT / "tools"))
-
-import compare  # noqa: E402
-import verify  # noqa: E402
+from lecun1989.reporting import compare, verify
 
 METRICS = {
     "n_seeds": 5,
-    "test": {"n": 2007, "error_pct": {"mean": 3.96, "std": 0.29, "min": 3.54, "max": 4.38}, "loss": {"mean": 0.05, "std": 0.004, "min": 0.045, "max": 0.056}},
-    "train": {"n": 7291, "error_pct": {"mean": 0.8, "std": 0.1, "min": 0.6, "max": 1.0}, "loss": {"mean": 0.01, "std": 0.001, "min": 0.009, "max": 0.012}},
+    "test": {
+        "n": 2007,
+        "error_pct": {"mean": 3.96, "std": 0.29, "min": 3.54, "max": 4.38},
+        "loss": {"mean": 0.05, "std": 0.004, "min": 0.045, "max": 0.056},
+    },
+    "train": {
+        "n": 7291,
+        "error_pct": {"mean": 0.8, "std": 0.1, "min": 0.6, "max": 1.0},
+        "loss": {"mean": 0.01, "std": 0.001, "min": 0.009, "max": 0.012},
+    },
 }
 
 
@@ -42,16 +44,19 @@ def test_every_published_metric_has_a_tolerance_with_a_reason():
         assert len(rows) == 19 and all(row.verdict == "ok" for row in rows), compare.table(rows)
 
 
-@pytest.mark.parametrize("path, value, ok", [
-    ("test.error_pct.mean", 3.96 + 0.49, True),
-    ("test.error_pct.mean", 3.96 - 0.51, False),
-    ("test.error_pct.max", 4.38 + 1.2, False),
-    ("test.n", 2006, False),
-    ("n_seeds", 4, False),
-    ("train.loss.mean", 0.0114, True),
-    ("train.loss.mean", 0.012, False),
-    ("test.error_pct.mean", float("nan"), False),
-])
+@pytest.mark.parametrize(
+    "path, value, ok",
+    [
+        ("test.error_pct.mean", 3.96 + 0.49, True),
+        ("test.error_pct.mean", 3.96 - 0.51, False),
+        ("test.error_pct.max", 4.38 + 1.2, False),
+        ("test.n", 2006, False),
+        ("n_seeds", 4, False),
+        ("train.loss.mean", 0.0114, True),
+        ("train.loss.mean", 0.012, False),
+        ("test.error_pct.mean", float("nan"), False),
+    ],
+)
 def test_tolerances_decide_the_verdict(path, value, ok):
     rows = compare.compare({"v": METRICS}, {"v": with_value(METRICS, path, value)}, full_rules())
     row = next(r for r in rows if r.metric == path)
@@ -77,9 +82,11 @@ def test_table_shows_expected_got_and_verdict():
 
 
 def test_quick_patch_gives_valid_params(tmp_path):
-    from params import load_params
+    from lecun1989.pipeline.params import load_params
 
-    patched = verify.merge_patch(yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / verify.QUICK_PARAMS).read_text()))
+    patched = verify.merge_patch(
+        yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / verify.QUICK_PARAMS).read_text())
+    )
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(patched))
     params = load_params(tmp_path / "params.yaml")
     assert set(params.variants) == {"lecun1989", "change4_relu_dropout"}
@@ -111,12 +118,15 @@ def test_verify_without_committed_metrics_is_refused_clearly(tmp_path, monkeypat
 @pytest.mark.parametrize("test_error, code", [(3.96 + 0.99, 0), (3.96 + 1.01, 1)])  # quick: +-1 point
 def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkeypatch, capsys, test_error, code):
     """The pipeline itself is replaced by a stub that checks the quick patch was applied."""
-    repo = git_repo(tmp_path, {
-        "params.yaml": "prepare: {n_train: 7291}\n",
-        verify.QUICK_PARAMS: "prepare: {n_train: 300}\n",
-        verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
-        f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(METRICS),
-    })
+    repo = git_repo(
+        tmp_path,
+        {
+            "params.yaml": "prepare: {n_train: 7291}\n",
+            verify.QUICK_PARAMS: "prepare: {n_train: 300}\n",
+            verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
+            f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(METRICS),
+        },
+    )
 
     def fake_repro(clone):
         assert yaml.safe_load((clone / "params.yaml").read_text()) == {"prepare": {"n_train": 300}}

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-import figures
-import scoring
+from lecun1989.evaluation import figures, scoring
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -22,6 +21,7 @@ STAGES = ["download", "preprocess", "train", "evaluate"]
 
 
 # --- the reject metric ----------------------------------------------------------------------------
+
 
 def outputs_with(margin_rank_wrong: set[int], n: int) -> tuple[np.ndarray, np.ndarray]:
     """n digits whose margins are 1..n (in a shuffled order); those of the given margin ranks
@@ -79,6 +79,7 @@ def test_confusion_counts():
 
 # --- PNG bytes ------------------------------------------------------------------------------------
 
+
 def test_misread_png_is_deterministic_and_versionless():
     rng = np.random.default_rng(1)
     images = rng.uniform(-1, 1, (7, 16, 16)).astype(np.float32)
@@ -91,10 +92,11 @@ def test_misread_png_is_deterministic_and_versionless():
 
 # --- progress ----------------------------------------------------------------------------------
 
+
 def test_progress_plain_lines_and_quiet():
     import io
 
-    import progress
+    from lecun1989.pipeline import progress
 
     scores = {split: {"loss": np.array([0.5, 0.25]), "error": np.array([4.0, 2.0])} for split in ("train", "test")}
     stream = io.StringIO()  # not a terminal: plain lines, no bar
@@ -111,6 +113,7 @@ def test_progress_plain_lines_and_quiet():
 
 
 # --- command lines --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("script", [f"stages/{s}.py" for s in STAGES] + ["tools/readme_figures.py"])
 def test_help_exits_0(script):
@@ -143,9 +146,8 @@ N_TRAIN, N_TEST = 40, 30
 def tiny_run(tmp_path_factory):
     """A scratch repository holding dvc.yaml, a tiny params.yaml (2 seeds, 2 epochs) and the train
     and evaluate outputs of every variant on synthetic 16x16 digits (in-process: no downloads)."""
-    import evaluate
-    import prepared
-    import train
+    from lecun1989.data import prepared
+    from stages import evaluate, train
 
     repo = tmp_path_factory.mktemp("repo")
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
@@ -177,9 +179,21 @@ def tiny_run(tmp_path_factory):
     try:
         for v in real:
             train.main([v, "data/prepared", f"models/{v}.msgpack", f"metrics/curves/{v}", "--quiet"])
-            evaluate.main([v, "data/prepared", f"models/{v}.msgpack", f"metrics/{v}.json", f"metrics/per_seed/{v}.json",
-                           "--confusion", f"metrics/confusion/{v}.csv", "--reject-curve", f"metrics/reject/{v}.csv",
-                           "--misread", f"metrics/misread/{v}.png"])
+            evaluate.main(
+                [
+                    v,
+                    "data/prepared",
+                    f"models/{v}.msgpack",
+                    f"metrics/{v}.json",
+                    f"metrics/per_seed/{v}.json",
+                    "--confusion",
+                    f"metrics/confusion/{v}.csv",
+                    "--reject-curve",
+                    f"metrics/reject/{v}.csv",
+                    "--misread",
+                    f"metrics/misread/{v}.png",
+                ]
+            )
     finally:
         os.chdir(cwd)
     m = repo / "metrics"

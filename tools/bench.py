@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "stages"))
 
 CASES = {
     "seed_loop": "baseline: Python loop of one jitted batch-1 step (seed-style), 1 seed",
@@ -28,7 +27,7 @@ CASES = {
     "fast_k16": "fast engine, 16 seeds (one program per seed, a thread per core)",
     "epochs23": "lecun1989: 23 epochs + per-epoch evaluation of train and test, 1 seed (s, not /s)",
     "prep_seed": "baseline: preprocessing, one resize and .at[i].set per image (seed-style)",
-    "prep_fast": "preprocessing of all 9,298 digits in one call (stages/preprocess.py)",
+    "prep_fast": "preprocessing of all 9,298 digits in one call (lecun1989/data/preprocessing.py)",
 }
 FLAG_SETS = {
     "none (XLA defaults)": "",
@@ -45,7 +44,7 @@ def train_data(n_seeds: int):
     import numpy as np
 
     if (ROOT / "data/prepared/manifest.json").exists():
-        import prepared
+        from lecun1989.data import prepared
 
         d = prepared.load(ROOT / "data/prepared")
         splits = {s: (jnp.asarray(d[s]["x"]), jnp.asarray(d[s]["y"].astype(np.int32))) for s in d}
@@ -59,7 +58,7 @@ def train_data(n_seeds: int):
 
 
 def lecun1989(n_seeds: int):
-    from params import load_variant
+    from lecun1989.pipeline.params import load_variant
 
     return load_variant("lecun1989", ROOT / "params.yaml").model_copy(update={"n_seeds": n_seeds})
 
@@ -79,14 +78,14 @@ def run_case(case: str) -> float:
     import jax.numpy as jnp
     import numpy as np
 
-    from engine import Trainer
+    from lecun1989.training.engine import Trainer
 
     if case.startswith("prep"):
-        from preprocess import to_16x16
+        from lecun1989.data.preprocessing import to_16x16
 
         raw = ROOT / "data/MNIST/raw"
         if raw.exists():
-            import idx
+            from lecun1989.data import idx
 
             r = idx.read_raw(raw)
             images = np.concatenate([r["train_images"][:7291], r["test_images"][:2007]])
@@ -165,7 +164,7 @@ def measure(case: str, reps: int, env=None) -> list[float]:
 
 
 def machine() -> str:
-    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     import jax
 
     return f"{os.cpu_count()} CPUs, {model}; jax {jax.__version__}; load average {os.getloadavg()[0]:.1f} at start"

@@ -18,15 +18,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "stages"))
 
-import numpy as np  # noqa: E402
-
-import figures  # noqa: E402  (selects matplotlib's Agg backend)
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
-from atomic import write_bytes  # noqa: E402
-from params import load_params  # noqa: E402
+
+from lecun1989.evaluation import figures  # noqa: E402  (selects matplotlib's Agg backend)
+from lecun1989.pipeline.atomic import write_bytes  # noqa: E402
+from lecun1989.pipeline.params import load_params  # noqa: E402
 
 
 class MissingRun(Exception):

@@ -15,39 +15,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-import fastnet
-import model
-import scoring
-import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
+from lecun1989.evaluation import scoring
+from lecun1989.network import fastnet, model
+from lecun1989.training import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
+from lecun1989.training.losses import LOSSES
+from lecun1989.training.optimizers import make_optimizer
 
-ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8  # PyTorch's and optax's defaults
 PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
 # Seeds are not vmapped: a vmapped batch of seeds turns every matmul into a batched one that XLA's
 # CPU backend runs more slowly per seed than the plain one-seed program (measured: 4 seeds 67k vs 75k
 # seed-samples/s, 16 seeds 58k vs 79k). Running each seed alone also makes a seed's bits independent
 # of how many seeds train beside it.
-
-
-def mse_to_pm1(outputs, labels):
-    """The 1989 loss: mean squared error against +1 for the true class, -1 for the others."""
-    targets = 2.0 * jax.nn.one_hot(labels, 10) - 1.0
-    return jnp.mean((outputs - targets) ** 2, axis=-1)
-
-
-def softmax_xent(logits, labels):
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-
-
-LOSSES = {"mse": mse_to_pm1, "softmax_xent": softmax_xent}
-
-
-def make_optimizer(variant, total_steps: int) -> optax.GradientTransformation:
-    lr = variant.lr
-    if variant.lr_schedule == "linear":
-        lr = optax.linear_schedule(variant.lr, variant.lr_end, total_steps)
-    if variant.optimizer == "sgd":
-        return optax.sgd(lr)
-    return optax.adamw(lr, b1=ADAM_B1, b2=ADAM_B2, eps=ADAM_EPS, weight_decay=variant.weight_decay)
 
 
 def draws(data_key, step, max_shift: int):

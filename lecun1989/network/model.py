@@ -57,9 +57,7 @@ class Net1989(nn.Module):
         h1 = act(h1 + self.param("H1_bias", zeros, (8, 8, 12)))
 
         h1 = pad(h1)
-        h2 = jnp.concatenate(
-            [nn.Conv(4, name=f"H2_{g}", **conv)(h1[..., list(maps)]) for g, maps in enumerate(H2_GROUPS)], axis=-1
-        )
+        h2 = jnp.concatenate([nn.Conv(4, name=f"H2_{g}", **conv)(h1[..., list(maps)]) for g, maps in enumerate(H2_GROUPS)], axis=-1)
         h2 = act(h2 + self.param("H2_bias", zeros, (4, 4, 12)))
         h2 = nn.Dropout(self.dropout, deterministic=not train)(h2, rng=dropout_rng)
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from errors import ParamsError
+from lecun1989.pipeline.errors import ParamsError
 
 
 class Strict(BaseModel):

@@ -3,9 +3,10 @@ pipeline there from scratch (`dvc repro`), and compare every metric with the com
 tolerances of verify/tolerances.yaml. Prints a table of expected, got and verdict; exits 1 on any
 failure and 2 when there is nothing to compare with.
 
-    python tools/verify.py           # the full pipeline against metrics/*.json        (make verify)
-    python tools/verify.py --quick   # a reduced pipeline against verify/quick-expected (make verify-quick)
-    python tools/verify.py --quick --update   # rewrite verify/quick-expected from a fresh run
+    python -m lecun1989.reporting.verify           # the full pipeline against metrics/*.json        (make verify)
+    python -m lecun1989.reporting.verify --quick   # a reduced pipeline against verify/quick-expected (make verify-quick)
+    python -m lecun1989.reporting.verify --quick --update   # rewrite verify/quick-expected from a fresh run
+    python -m lecun1989.reporting.verify --export metrics    # and keep the fresh run's metrics/ (CI artifacts)
 
 Only committed files take part: uncommitted changes are not verified (a warning says so).
 """
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from compare import compare, load_tolerances, table
+from lecun1989.pipeline.atomic import output_dir
+from lecun1989.reporting.compare import compare, load_tolerances, table
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOLERANCES = "verify/tolerances.yaml"
 QUICK_PARAMS = "verify/quick-params.yaml"  # a JSON merge patch (RFC 7386) on params.yaml
 EXPECTED = {"full": "metrics", "quick": "verify/quick-expected"}
@@ -71,7 +73,7 @@ def repro(repo: Path) -> None:
     subprocess.run(["dvc", "repro"], cwd=repo, env=env, check=True, stdout=sys.stderr)
 
 
-def verify(mode: str, update: bool, keep: bool) -> int:
+def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix=f"lecun1989-verify-{mode}-"))
     try:
         clone = workdir / "repo"
@@ -80,8 +82,11 @@ def verify(mode: str, update: bool, keep: bool) -> int:
         if not expected and not update:
             raise Refused(
                 f"{EXPECTED[mode]}/ holds no committed metrics (*.json) at commit {sha[:12]}: there is nothing to verify "
-                + ("against; run the full pipeline (make repro) and commit metrics/ first" if mode == "full"
-                   else "against; run make verify-quick-update and commit verify/quick-expected/")
+                + (
+                    "against; run the full pipeline (make repro) and commit metrics/ first"
+                    if mode == "full"
+                    else "against; run make verify-quick-update and commit verify/quick-expected/"
+                )
             )
         # From scratch: the committed outputs and lock go, so every number compared comes from this run.
         shutil.rmtree(clone / "metrics", ignore_errors=True)
@@ -93,6 +98,10 @@ def verify(mode: str, update: bool, keep: bool) -> int:
         print(f"verify: running the {mode} pipeline of commit {sha[:12]} in {clone}", file=sys.stderr, flush=True)
         repro(clone)
         got = read_metrics(clone / "metrics")
+        if export is not None:
+            with output_dir(export) as scratch:  # replaced whole, or left as it was
+                shutil.copytree(clone / "metrics", scratch, dirs_exist_ok=True)
+            print(f"verify: the reproduced metrics/ folder is now {export}", file=sys.stderr)
         if update:
             out = ROOT / EXPECTED[mode]
             shutil.rmtree(out, ignore_errors=True)
@@ -104,7 +113,10 @@ def verify(mode: str, update: bool, keep: bool) -> int:
         rows = compare(expected, got, load_tolerances(clone / TOLERANCES, mode))
         print(table(rows))
         failed = sum(not row.ok for row in rows)
-        print(f"\nverify {mode}, commit {sha[:12]}: " + (f"FAILED, {failed} of {len(rows)} metrics" if failed else f"all {len(rows)} metrics within tolerance"))
+        print(
+            f"\nverify {mode}, commit {sha[:12]}: "
+            + (f"FAILED, {failed} of {len(rows)} metrics" if failed else f"all {len(rows)} metrics within tolerance")
+        )
         return 1 if failed else 0
     finally:
         if keep:
@@ -118,11 +130,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"the reduced pipeline of {QUICK_PARAMS}")
     parser.add_argument("--update", action="store_true", help="write the expected metrics instead of comparing (with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone for inspection")
+    parser.add_argument("--export", type=Path, metavar="DIR", help="replace DIR with the fresh run's metrics/ folder (e.g. metrics, for dvc metrics diff)")
     args = parser.parse_args(argv)
     if args.update and not args.quick:
         parser.error("--update only rewrites the quick expected metrics; the full ones are the committed metrics/ of a real run")
     try:
-        return verify("quick" if args.quick else "full", args.update, args.keep)
+        return verify("quick" if args.quick else "full", args.update, args.keep, args.export)
     except Refused as e:
         print(f"verify: {e}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from model import ACTIVATIONS, H2_GROUPS, PAD_VALUE
+from lecun1989.network.model import ACTIVATIONS, H2_GROUPS, PAD_VALUE
 
 K, STRIDE, PAD = 5, 2, 2
 

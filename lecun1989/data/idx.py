@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from errors import DataError
+from lecun1989.pipeline.errors import DataError
 
 UBYTE = 0x08
 

@@ -6,8 +6,8 @@ import jax
 import numpy as np
 from flax import serialization
 
-from atomic import write_bytes
-from errors import DataError
+from lecun1989.pipeline.atomic import write_bytes
+from lecun1989.pipeline.errors import DataError
 
 
 def save(path, params) -> None:

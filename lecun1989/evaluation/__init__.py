@@ -1,0 +1,1 @@
+"""Evaluation: scores, the evaluate stage's files, learning curves and figures."""

@@ -1,0 +1,1 @@
+"""The pipeline plumbing: the params schema, the one-line errors, crash-safe writes, progress."""

