@@ -20,7 +20,7 @@ def stale_stages(repo) -> set[str]:
 
 
 def outputs(repo, name) -> dict[str, bytes]:
-    paths = [f"models/{name}.msgpack", f"metrics/{name}.json", f"metrics/per_seed/{name}.json"]
+    paths = [f"models/{name}.msgpack", f"metrics/{name}.json", f"metrics/per_run/{name}.json"]
     files = {p: (repo / p).read_bytes() for p in paths}
     files[f"metrics/curves/{name}"] = pipeline.tree_bytes(repo / f"metrics/curves/{name}")
     return files
