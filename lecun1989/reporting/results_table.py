@@ -8,7 +8,9 @@ typed by hand). Run from the repository root (dvc.yaml's `report` stage does):
 
 A row's numbers are over all its runs (subset draws x seeds). The paired difference compares a variant
 with its baseline (params: variants.<name>.baseline, default the row before) run by run, over the
-(draw, seed) runs both have: same test digits, same initialisation seed.
+(draw, seed) runs both have: same test digits, same initialisation seed. metrics/paired.json holds,
+under "<variant>-<baseline>", n_pairs and the mean, std, standard error (sem), min and max of the
+differences in test error %.
 """
 
 import argparse
@@ -51,14 +53,15 @@ def run_keys(per_run: dict) -> list[tuple[int, int]]:
 
 
 def paired_all(params, runs: dict[str, dict]) -> dict:
-    """{variant: paired test-error difference to its baseline} for every variant that has one."""
+    """{"<variant>-<baseline>": paired differences of test error %, variant minus baseline} for every
+    variant that has a baseline (the key reads as the subtraction it holds)."""
     out = {}
     for name in params.variants:
         base = params.baseline_of(name)
-        if base is None:
-            continue
-        diff = scoring.paired(run_keys(runs[name]), runs[name]["test"]["error_pct"], run_keys(runs[base]), runs[base]["test"]["error_pct"])
-        out[name] = {"baseline": base, "test_error_pct_diff": diff}
+        if base is not None:
+            out[f"{name}-{base}"] = scoring.paired(
+                run_keys(runs[name]), runs[name]["test"]["error_pct"], run_keys(runs[base]), runs[base]["test"]["error_pct"]
+            )
     return out
 
 
