@@ -143,4 +143,4 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     monkeypatch.setattr(verify, "repro", fake_repro)
     assert verify.main(["--quick"]) == code
     out = capsys.readouterr().out
-    assert ("FAILED, 1 of 19 metrics" if code else "all 19 metrics within tolerance") in out
+    assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics within tolerance") in out
