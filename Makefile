@@ -5,7 +5,7 @@
 #   make verify  re-run the whole pipeline in a fresh clone of HEAD and check it against metrics/
 #   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
 #   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
-#   make results the README's results table from metrics/
+#   make results the results table (metrics/results.md, README.md) and paired differences: dvc repro report
 #   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
 #   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
 #   make bench   training and preprocessing speed against the seed's way (a few minutes)
@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(RUN) ruff format --check .
 
 results: $(STAMP)
-	$(RUN) python -m lecun1989.reporting.results_table --write
+	$(RUN) dvc repro report
 
 verify: $(STAMP)
 	$(RUN) python -m lecun1989.reporting.verify $(VERIFY_ARGS)

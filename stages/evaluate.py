@@ -1,18 +1,20 @@
 """Stage 4, evaluate: final loss, error, exact miss counts and the paper's reject operating point of
-every seed of one variant, its confusion matrix, error-versus-rejection curve and misread digits.
+every run of one variant (each subset draw times each seed), its confusion matrix,
+error-versus-rejection curve and misread digits.
 
-Reads params: variants.VARIANT, from params.yaml.
-Reads: PREPARED_DIR and MODEL (the train stage's file).
-Writes: METRICS (JSON, the numbers `dvc metrics show` tabulates): mean, std, min and max over
-seeds of the train/test error % and loss, and of test.reject_for_1pct_error: the smallest share
-(%) of test digits that must be rejected, lowest confidence margin (top-1 minus top-2 output)
-first, for the error on the digits kept to be at most 1%.
-PER_SEED (JSON): every seed's loss, error %, misses and reject_for_1pct_error.
---confusion CSV: seed,actual,predicted for every test digit and every seed (the plot pools seeds).
---reject-curve CSV: rejected_pct,error_mean,error_min,error_max,error_seed_<seed>...: the error %
-on the kept test digits when 0..20% are rejected, lowest margin first.
---misread PNG: the test digits the first seed misreads, captioned true->predicted and k/N, the
-number of the N seeds that misread the digit too.
+Reads params: variants.VARIANT and datasets.<its dataset>, from params.yaml.
+Reads: PREPARED_DIR (draw_<draw>/ of the variant's dataset) and MODEL (the train stage's file).
+Writes: METRICS (JSON, the numbers `dvc metrics show` tabulates): n_runs, n_draws, n_seeds, and for
+each split (train, val, test) the digit count n, mean, std, min and max over runs of the error % and
+loss, and the mean error % of each draw (error_pct_by_draw.draw_<draw>); for test also
+reject_for_1pct_error: the smallest share (%) of test digits that must be rejected, lowest confidence
+margin (top-1 minus top-2 output) first, for the error on the digits kept to be at most 1%.
+PER_RUN (JSON): every run's draw, seed, loss, error %, misses and reject_for_1pct_error.
+--confusion CSV: run,actual,predicted for every test digit and every run (the plot pools runs).
+--reject-curve CSV: rejected_pct,error_mean,error_min,error_max,error_<run>...: the error % on the
+kept test digits when 0..20% are rejected, lowest margin first.
+--misread PNG: the test digits the first run misreads, captioned true->predicted and k/N, the
+number of the N runs of its draw that misread the digit too.
 """
 
 import argparse
@@ -20,67 +22,75 @@ import argparse
 import numpy as np
 
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_variant
+from lecun1989.pipeline.params import load_for_variant
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variant", help="a key of variants: in params.yaml, e.g. lecun1989")
-    parser.add_argument("prepared_dir", help="the preprocess stage's folder, e.g. data/prepared")
+    parser.add_argument("prepared_dir", help="the preprocess stage's folder of the variant's dataset, e.g. data/prepared/zip1989")
     parser.add_argument("model", help="the train stage's model file, e.g. models/lecun1989.msgpack")
     parser.add_argument("metrics", help="output metrics file, e.g. metrics/lecun1989.json")
-    parser.add_argument("per_seed", help="output per-seed file, e.g. metrics/per_seed/lecun1989.json")
+    parser.add_argument("per_run", help="output per-run file, e.g. metrics/per_run/lecun1989.json")
     parser.add_argument("--confusion", help="output confusion CSV, e.g. metrics/confusion/lecun1989.csv")
     parser.add_argument("--reject-curve", help="output error-versus-rejection CSV, e.g. metrics/reject/lecun1989.csv")
     parser.add_argument("--misread", help="output PNG of the misread test digits, e.g. metrics/misread/lecun1989.png")
     parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
     args = parser.parse_args(argv)
 
-    variant = load_variant(args.variant, args.params)
+    params = load_for_variant(args.variant, args.params)
+    variant, runs = params.variants[args.variant], params.runs(args.variant)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     import jax
 
     from lecun1989.data import prepared
     from lecun1989.evaluation import scoring
+    from lecun1989.evaluation.curves import run_label
     from lecun1989.evaluation.outputs import REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
     from lecun1989.pipeline.atomic import write_bytes, write_json
     from lecun1989.training import checkpoint
     from lecun1989.training.engine import Trainer
 
-    data = prepared.load(args.prepared_dir)
-    trainer = Trainer(variant, len(data["train"]["y"]))
-    params = checkpoint.load(args.model, jax.eval_shape(trainer.init).params)
+    draws = [d for d, _ in runs]
+    data = {draw: prepared.load(prepared.draw_dir(args.prepared_dir, draw)) for draw in dict.fromkeys(draws)}
+    trainer = Trainer(variant, len(data[draws[0]]["train"]["y"]), seeds=[seed for _, seed in runs])
+    model = checkpoint.load(args.model, jax.eval_shape(trainer.init).params)
 
-    seeds = trainer.seeds()
-    metrics, per_seed = {"n_seeds": len(seeds)}, {"seeds": seeds}
-    for split, d in data.items():
-        y = d["y"].astype(np.int32)
-        s = trainer.score(params, d["x"], y)
+    labels = [run_label(d, s) for d, s in runs]
+    metrics = {"n_runs": len(runs), "n_draws": len(data), "n_seeds": variant.n_seeds}
+    per_run = {"runs": [{"draw": d, "seed": s} for d, s in runs]}
+    for split in prepared.SPLITS:
+        x = [data[d][split]["x"] for d in draws]
+        y = np.stack([data[d][split]["y"].astype(np.int32) for d in draws])  # (n_runs, n)
+        s = trainer.score(model, x, list(y))
         missed, errors = s["misses"], s["error"]
         metrics[split] = {
-            "n": len(y),
+            "n": y.shape[1],
             "error_pct": scoring.spread(errors),
+            "error_pct_by_draw": scoring.by_draw(errors, draws),
             "loss": scoring.spread(s["loss"]),
         }
-        per_seed[split] = {"error_pct": errors.tolist(), "misses": missed.tolist(), "loss": s["loss"].tolist()}
+        per_run[split] = {"error_pct": errors.tolist(), "misses": missed.tolist(), "loss": s["loss"].tolist()}
         if split == "test":
-            reject = scoring.reject_pct(s["outputs"], y, REJECT_TARGET_PCT)
+            reject = np.array([scoring.reject_pct(o, t, REJECT_TARGET_PCT) for o, t in zip(s["outputs"], y)])
             metrics[split]["reject_for_1pct_error"] = scoring.spread(reject)
-            per_seed[split]["reject_for_1pct_error"] = reject.tolist()
+            per_run[split]["reject_for_1pct_error"] = reject.tolist()
             predicted = scoring.predictions(s["outputs"])
             if args.confusion:
-                write_bytes(args.confusion, confusion_csv(seeds, predicted, y))
+                write_bytes(args.confusion, confusion_csv(labels, predicted, y))
             if args.reject_curve:
-                curve = scoring.error_at_reject(s["outputs"], y, REJECT_GRID_PCT)
-                write_bytes(args.reject_curve, reject_curve_csv(seeds, curve))
+                curve = np.stack([scoring.error_at_reject(o, t, REJECT_GRID_PCT) for o, t in zip(s["outputs"], y)])
+                write_bytes(args.reject_curve, reject_curve_csv(labels, curve))
             if args.misread:
-                write_bytes(args.misread, misread_png(args.variant, seeds, d["x"], y, predicted))
-    write_json(args.per_seed, per_seed)
+                first = [i for i, d in enumerate(draws) if d == draws[0]]
+                picture = misread_png(args.variant, [labels[i] for i in first], x[0], y[0], predicted[first])
+                write_bytes(args.misread, picture)
+    write_json(args.per_run, per_run)
     write_json(args.metrics, metrics)
     t = metrics["test"]
     print(
         f"evaluate {args.variant}: test error {t['error_pct']['mean']:.2f}% +- {t['error_pct']['std']:.2f}, "
-        f"reject {t['reject_for_1pct_error']['mean']:.2f}% for 1% error, over {len(seeds)} seeds"
+        f"reject {t['reject_for_1pct_error']['mean']:.2f}% for 1% error, over {len(runs)} runs ({len(data)} draws x {variant.n_seeds} seeds)"
     )
 
 

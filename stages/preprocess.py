@@ -1,9 +1,11 @@
-"""Stage 2, preprocess: the 1989-sized data set, 7291 training and 2007 test digits at 16x16.
+"""Stage 2, preprocess: one dataset of params.yaml, every subset draw of it, at 16x16.
 
-Reads params: prepare.n_train, prepare.n_test, prepare.subset_seed, prepare.antialias.
+Reads params: datasets.DATASET (n_train, n_val, n_test, draws, antialias).
 Reads: RAW_DIR (the IDX files of the download stage, checked against their digests).
-Writes: OUT_DIR/{train,test}_{x,y,index}.npy and manifest.json: pixels in [-1, 1], integer
-labels, and the index of every digit in the original MNIST split.
+Writes: OUT_DIR/draw_<draw>/{train,val,test}_{x,y,index}.npy and manifest.json for each draw:
+pixels in [-1, 1], integer labels, and the index of every digit in its original MNIST split
+(train and val index MNIST's training set, test its test set). How the digits are drawn:
+lecun1989/data/preprocessing.py.
 """
 
 import argparse
@@ -11,27 +13,35 @@ import argparse
 import numpy as np
 
 from lecun1989.data import idx, prepared
-from lecun1989.data.preprocessing import draw_subset, to_16x16
+from lecun1989.data.preprocessing import draw_indices, to_16x16
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.params import load_dataset
+
+MNIST_SPLIT = {"train": "train", "val": "train", "test": "test"}  # the MNIST set each split draws from
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", help="a key of datasets: in params.yaml, e.g. zip1989")
     parser.add_argument("raw_dir", help="the download stage's folder, e.g. data/MNIST/raw")
-    parser.add_argument("out_dir", help="output folder, e.g. data/prepared")
+    parser.add_argument("out_dir", help="output folder, e.g. data/prepared/zip1989")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
-    cfg = load_params(args.params).prepare
+    cfg = load_dataset(args.dataset, args.params)
     raw = idx.read_raw(args.raw_dir)
-    splits = {}
-    for split, n in (("train", cfg.n_train), ("test", cfg.n_test)):
-        images, labels = raw[f"{split}_images"], raw[f"{split}_labels"]
-        index = draw_subset(len(labels), n, cfg.subset_seed, split)
-        splits[split] = {"x": to_16x16(images[index], cfg.antialias), "y": labels[index], "index": index.astype(np.int64)}
-    prepared.save(args.out_dir, splits)
-    print(f"preprocess: {cfg.n_train} train + {cfg.n_test} test digits at 16x16 -> {args.out_dir}")
+    draws = {}
+    for draw in cfg.draws:
+        indices = draw_indices(draw, cfg.n_train, cfg.n_val, cfg.n_test)
+        draws[draw] = {}
+        for split, index in indices.items():
+            images, labels = raw[f"{MNIST_SPLIT[split]}_images"], raw[f"{MNIST_SPLIT[split]}_labels"]
+            draws[draw][split] = {"x": to_16x16(images[index], cfg.antialias), "y": labels[index], "index": index.astype(np.int64)}
+    prepared.save(args.out_dir, draws)
+    print(
+        f"preprocess {args.dataset}: {len(cfg.draws)} draws of {cfg.n_train} train + {cfg.n_val} val + {cfg.n_test} test digits "
+        f"at 16x16 -> {args.out_dir}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
-"""Stage 3, train: all seeds of one variant, batch-1 updates in the fixed order of the data.
+"""Stage 3, train: every run of one variant, batch-1 updates in the fixed order of the data.
 
-Reads params: variants.VARIANT (every key), from params.yaml.
-Reads: PREPARED_DIR (the preprocess stage's folder, checked against its manifest).
-Writes: MODEL (Flax msgpack of the parameters of every seed, stacked on a leading axis) and
-CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is the
-epoch, 1..epochs) the train and test loss and error % of every seed and their mean, min and max
-over seeds, as plots/metrics/{seed_<seed>,mean,min,max}/{train,test}_{loss,error}.tsv, and the
-last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
+A run is one (subset draw, initialisation seed) pair: each draw of the variant's dataset times each of
+its n_seeds seeds (seed, seed+1, ...), draw-major. Runs train side by side, one thread per CPU core.
+
+Reads params: variants.VARIANT (every key) and datasets.<its dataset>, from params.yaml.
+Reads: PREPARED_DIR (the preprocess stage's folder of the variant's dataset: draw_<draw>/ for each
+draw, checked against its manifest).
+Writes: MODEL (Flax msgpack of the parameters of every run, stacked on a leading axis in run order)
+and CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is
+the epoch, 1..epochs) the train, val and test loss and error % of every run and their mean, min and
+max over runs, as plots/metrics/{runs/d<draw>_s<seed>,mean,min,max}/{train,val,test}_{loss,error}.tsv,
+and the last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
 it never edits dvc.yaml nor saves an experiment; dvc.yaml declares the folder and its plots.
 Progress: one line per epoch on stderr (a progress bar when stderr is a terminal and CI is
 unset); --quiet prints nothing.
@@ -18,40 +22,46 @@ import time
 import numpy as np
 
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_variant
+from lecun1989.pipeline.params import load_for_variant
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("variant", help="a key of variants: in params.yaml, e.g. lecun1989")
-    parser.add_argument("prepared_dir", help="the preprocess stage's folder, e.g. data/prepared")
+    parser.add_argument("prepared_dir", help="the preprocess stage's folder of the variant's dataset, e.g. data/prepared/zip1989")
     parser.add_argument("model", help="output model file, e.g. models/lecun1989.msgpack")
     parser.add_argument("curves_dir", help="output DVCLive folder of learning curves, e.g. metrics/curves/lecun1989")
     parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
 
-    variant = load_variant(args.variant, args.params)
+    params = load_for_variant(args.variant, args.params)
+    variant, runs = params.variants[args.variant], params.runs(args.variant)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     import jax
     import jax.numpy as jnp
 
     from lecun1989.data import prepared
-    from lecun1989.evaluation.curves import log_epoch, open_live
+    from lecun1989.evaluation.curves import log_epoch, open_live, run_label
     from lecun1989.pipeline.atomic import output_dir
     from lecun1989.pipeline.progress import Progress
     from lecun1989.training import checkpoint
     from lecun1989.training.engine import Trainer
     from lecun1989.training.guards import check_finite
 
-    data = prepared.load(args.prepared_dir)
-    splits = {split: (jnp.asarray(d["x"]), jnp.asarray(d["y"].astype(np.int32))) for split, d in data.items()}
+    data = {draw: prepared.load(prepared.draw_dir(args.prepared_dir, draw)) for draw in dict.fromkeys(d for d, _ in runs)}
+    # One array per draw on the device; every run of a draw refers to it.
+    arrays = {
+        draw: {split: (jnp.asarray(s["x"]), jnp.asarray(s["y"].astype(np.int32))) for split, s in splits.items()}
+        for draw, splits in data.items()
+    }
+    splits = {split: ([arrays[d][split][0] for d, _ in runs], [arrays[d][split][1] for d, _ in runs]) for split in prepared.SPLITS}
     X, Y = splits["train"]
-    trainer = Trainer(variant, len(Y))
-    seeds = trainer.seeds()
+    trainer = Trainer(variant, len(Y[0]), seeds=[seed for _, seed in runs])
+    labels = [run_label(d, s) for d, s in runs]
     state = trainer.init()
 
-    progress = Progress(args.variant, variant.epochs, len(seeds), args.quiet)
+    progress = Progress(args.variant, variant.epochs, len(runs), args.quiet)
     start = time.perf_counter()
     # The curves are written into a scratch folder that replaces curves_dir only when training
     # succeeds: a diverged or killed run leaves no partial curves behind.
@@ -61,8 +71,8 @@ def main(argv=None):
             for epoch in range(1, variant.epochs + 1):
                 state = trainer.train_epoch(state, epoch - 1, X, Y)
                 scores = {split: trainer.score(state.params, x, y) for split, (x, y) in splits.items()}
-                check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
-                log_epoch(live, epoch, scores, seeds)
+                check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, labels, epoch)
+                log_epoch(live, epoch, scores, labels)
                 progress.epoch(epoch, scores, time.perf_counter() - start)
         finally:
             progress.close()

@@ -11,7 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("data/", "models/", "metrics/", "dvc.lock")  # outputs of a run, never copied
-TINY_PREPARE = {"n_train": 300, "n_test": 200}
+TINY_DATASET = {"n_train": 300, "n_val": 100, "n_test": 200, "draws": [42, 43]}
 TINY_VARIANT = {"epochs": 2, "n_seeds": 2}
 TINY_VARIANTS = ("lecun1989", "change4_relu_dropout")  # SGD/MSE/tanh, and AdamW/shift/ReLU/dropout
 
@@ -30,8 +30,13 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.C
 
 def tiny_params(variants=TINY_VARIANTS) -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["prepare"].update(TINY_PREPARE)
-    params["variants"] = {name: {**params["variants"][name], **TINY_VARIANT} for name in variants}
+    chosen = {name: {**params["variants"][name], **TINY_VARIANT} for name in variants}
+    for v in chosen.values():
+        v["dataset"] = "zip1989"
+        if v.get("baseline") not in chosen:
+            v.pop("baseline", None)  # compared with the row before instead
+    params["datasets"] = {"zip1989": {**params["datasets"]["zip1989"], **TINY_DATASET}}
+    params["variants"] = chosen
     return params
 
 

@@ -11,9 +11,9 @@ from pipeline import ROOT
 
 OUTPUTS = {  # each stage's command line, all paths relative to an empty folder
     "download": ["raw"],
-    "preprocess": ["raw", "prepared"],
+    "preprocess": ["zip1989", "raw", "prepared"],
     "train": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/curves/lecun1989"],
-    "evaluate": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/lecun1989.json", "metrics/per_seed/lecun1989.json"],
+    "evaluate": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/lecun1989.json", "metrics/per_run/lecun1989.json"],
 }
 
 SET, DELETE = "set", "delete"
@@ -22,17 +22,27 @@ CASES = [  # stage, edit, key path, value, expected words of the message
     ("train", SET, "variants.change2_adamw.lr", -0.01, ["variants.change2_adamw.lr = -0.01", "greater than 0"]),
     ("train", SET, "variants.lecun1989.lr", 0.0, ["variants.lecun1989.lr = 0.0", "greater than 0"]),
     ("train", SET, "variants.change4_relu_dropout.epochs", 0, ["variants.change4_relu_dropout.epochs = 0", "greater than or equal to 1"]),
-    ("preprocess", SET, "prepare.n_train", 60001, ["prepare.n_train = 60001", "less than or equal to 60000"]),
-    ("preprocess", SET, "prepare.n_test", 10001, ["prepare.n_test = 10001", "less than or equal to 10000"]),
+    ("preprocess", SET, "datasets.zip1989.n_train", 60001, ["datasets.zip1989.n_train = 60001", "less than or equal to 59999"]),
+    ("preprocess", SET, "datasets.mnist50k.n_val", 10001, ["datasets.mnist50k", "n_train + n_val = 60001", "60000 training digits"]),
+    ("preprocess", SET, "datasets.zip1989.draws", [42, 42], ["datasets.zip1989", "draws = [42, 42]", "listed twice"]),
+    ("train", SET, "variants.lecun1989.dataset", "zip", ["variants.lecun1989.dataset = 'zip'", "not a key of datasets"]),
+    (
+        "evaluate",
+        SET,
+        "variants.change1_softmax.baseline",
+        "nothing",
+        ["variants.change1_softmax.baseline = 'nothing'", "another key of variants"],
+    ),
+    ("preprocess", SET, "datasets.zip1989.n_test", 10001, ["datasets.zip1989.n_test = 10001", "less than or equal to 10000"]),
     ("train", SET, "variants.lecun1989.activation", "sigmoid", ["variants.lecun1989.activation = 'sigmoid'", "'tanh' or 'relu'"]),
     ("train", SET, "variants.change2_adamw.optimizer", "adam", ["variants.change2_adamw.optimizer = 'adam'", "'sgd' or 'adamw'"]),
     ("download", SET, "data.source", "kaggle", ["data.source = 'kaggle'", "'pypi' or 'torchvision'"]),
     ("evaluate", SET, "variants.lecun1989.n_seeds", 0, ["variants.lecun1989.n_seeds = 0", "greater than or equal to 1"]),
     ("train", SET, "variants.lecun1989.learning_rate", 0.1, ["variants.lecun1989.learning_rate = 0.1", "unknown key", "lr_schedule"]),
-    ("download", SET, "colour", "blue", ["colour = 'blue'", "unknown key", "data, prepare, variants"]),
+    ("download", SET, "colour", "blue", ["colour = 'blue'", "unknown key", "data, datasets, variants"]),
     ("train", SET, "variants.change3_shift.lr", "3e-4", ["variants.change3_shift.lr = '3e-4'", "valid number", "3.0e-4"]),
     ("train", SET, "variants.lecun1989.epochs", 2.5, ["variants.lecun1989.epochs = 2.5", "valid integer"]),
-    ("preprocess", SET, "prepare.antialias", "yes", ["prepare.antialias = 'yes'", "valid boolean"]),
+    ("preprocess", SET, "datasets.zip1989.antialias", "yes", ["datasets.zip1989.antialias = 'yes'", "valid boolean"]),
     ("train", SET, "variants.lecun1989.dropout", 1.0, ["variants.lecun1989.dropout = 1.0", "less than 1"]),
     ("train", SET, "variants.lecun1989.output_bias_init", float("nan"), ["variants.lecun1989.output_bias_init = nan", "finite number"]),
     ("train", SET, "variants.lecun1989.lr_end", 0.01, ["variants.lecun1989", "lr_end = 0.01", "lr_schedule 'constant'", "null"]),

@@ -326,3 +326,38 @@ def test_draw_subset_pinned_values():
 
 PINNED_TRAIN = [3493, 57546, 8815, 19332, 15566]
 PINNED_TEST = [7166, 5870, 5624, 3755, 2197]
+
+
+# --- the data axis: several draws per dataset -----------------------------------------------------
+
+
+def test_draws_are_deterministic_and_distinct():
+    a, b = preprocess.draw_indices(42, 7291, 1000, 2007), preprocess.draw_indices(42, 7291, 1000, 2007)
+    other = preprocess.draw_indices(43, 7291, 1000, 2007)
+    for split in ("train", "val", "test"):
+        np.testing.assert_array_equal(a[split], b[split])
+        assert len(np.intersect1d(a[split], other[split])) < len(a[split]) // 2, split  # another draw, other digits
+    assert {split: len(a[split]) for split in a} == {"train": 7291, "val": 1000, "test": 2007}
+    # draw 42's training and test digits are the ones the single-draw pipeline used before
+    np.testing.assert_array_equal(a["train"], preprocess.draw_subset(60000, 7291, 42, "train"))
+    np.testing.assert_array_equal(a["test"], preprocess.draw_subset(10000, 2007, 42, "test"))
+
+
+def test_test_digits_are_the_same_for_every_training_set_size_of_a_draw():
+    small, large = preprocess.draw_indices(44, 7291, 1000, 2007), preprocess.draw_indices(44, 50000, 1000, 2007)
+    np.testing.assert_array_equal(small["test"], large["test"])
+    np.testing.assert_array_equal(large["train"][:7291], small["train"])  # the larger set contains the smaller
+
+
+@pytest.mark.parametrize("n_train, n_val", [(7291, 1000), (50000, 1000), (50000, 10000), (59000, 1000)])
+def test_validation_digits_are_disjoint_from_the_training_digits(n_train, n_val):
+    for draw in (42, 43):
+        d = preprocess.draw_indices(draw, n_train, n_val, 2007)
+        assert len(np.unique(d["val"])) == n_val and len(np.unique(d["train"])) == n_train
+        assert not np.intersect1d(d["val"], d["train"]).size
+        assert np.all((0 <= d["val"]) & (d["val"] < 60000))  # MNIST training digits; test digits index another set
+
+
+def test_too_many_train_plus_val_digits_is_refused():
+    with pytest.raises(ValueError, match="60000"):
+        preprocess.draw_indices(42, 59500, 1000, 2007)

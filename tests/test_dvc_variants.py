@@ -20,7 +20,7 @@ def stale_stages(repo) -> set[str]:
 
 
 def outputs(repo, name) -> dict[str, bytes]:
-    paths = [f"models/{name}.msgpack", f"metrics/{name}.json", f"metrics/per_seed/{name}.json"]
+    paths = [f"models/{name}.msgpack", f"metrics/{name}.json", f"metrics/per_run/{name}.json"]
     files = {p: (repo / p).read_bytes() for p in paths}
     files[f"metrics/curves/{name}"] = pipeline.tree_bytes(repo / f"metrics/curves/{name}")
     return files
@@ -37,11 +37,12 @@ def test_editing_one_variant_stales_only_its_stages_and_repro_can_target_one_sta
     assert stale_stages(tiny_repo) == set()
     before = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
     set_lr(tiny_repo, EDITED, 0.05)
-    assert stale_stages(tiny_repo) == {f"train@{EDITED}", f"evaluate@{EDITED}"}
+    # the report (results table, paired differences) reads every variant: it reruns after any of them
+    assert stale_stages(tiny_repo) == {f"train@{EDITED}", f"evaluate@{EDITED}", "report"}
 
     out = pipeline.run(["dvc", "repro", f"train@{EDITED}"], tiny_repo).stdout
     assert stages_run(out) == {f"train@{EDITED}"}, out
-    assert stale_stages(tiny_repo) == {f"evaluate@{EDITED}"}
+    assert stale_stages(tiny_repo) == {f"evaluate@{EDITED}", "report"}
     after = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
     assert after[OTHER] == before[OTHER]
     changed = {p for p in after[EDITED] if after[EDITED][p] != before[EDITED][p]}
@@ -55,7 +56,7 @@ def test_exp_run_with_one_override_changes_only_that_variants_metrics(tiny_repo)
     before = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
 
     out = pipeline.run(["dvc", "exp", "run", "-n", "faster", "-S", f"variants.{EDITED}.lr=0.001"], tiny_repo).stdout
-    assert stages_run(out) == {f"train@{EDITED}", f"evaluate@{EDITED}"}, out
+    assert stages_run(out) == {f"train@{EDITED}", f"evaluate@{EDITED}", "report"}, out
 
     # the workspace: only the edited variant's outputs moved, and all of them
     after = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
@@ -74,6 +75,6 @@ def test_exp_run_with_one_override_changes_only_that_variants_metrics(tiny_repo)
     experiment = next(e for e in baseline["experiments"] for r in e["revs"] if r["name"] == "faster")["revs"][0]
     base_metrics = baseline["data"]["metrics"]
     exp_metrics = experiment["data"]["metrics"]
-    assert set(base_metrics) == set(exp_metrics) == {f"metrics/{EDITED}.json", f"metrics/{OTHER}.json"}
+    assert set(base_metrics) == set(exp_metrics) == {f"metrics/{EDITED}.json", f"metrics/{OTHER}.json", "metrics/paired.json"}
     assert exp_metrics[f"metrics/{OTHER}.json"] == base_metrics[f"metrics/{OTHER}.json"]
     assert exp_metrics[f"metrics/{EDITED}.json"] != base_metrics[f"metrics/{EDITED}.json"]

@@ -8,17 +8,20 @@ import pipeline
 def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
     variants = pipeline.TINY_VARIANTS
     assert (tiny_repo / "data/MNIST/raw/train-images-idx3-ubyte").is_file()
-    assert (tiny_repo / "data/prepared/manifest.json").is_file()
+    for draw in pipeline.TINY_DATASET["draws"]:
+        assert (tiny_repo / f"data/prepared/zip1989/draw_{draw}/manifest.json").is_file()
     for name in variants:
         assert (tiny_repo / f"models/{name}.msgpack").stat().st_size > 9760 * 4
         metrics = json.loads((tiny_repo / f"metrics/{name}.json").read_text())
-        assert metrics["n_seeds"] == 2
-        assert metrics["test"]["n"] == 200 and metrics["train"]["n"] == 300
+        assert metrics["n_seeds"] == 2 and metrics["n_draws"] == 2 and metrics["n_runs"] == 4
+        assert metrics["test"]["n"] == 200 and metrics["train"]["n"] == 300 and metrics["val"]["n"] == 100
+        assert set(metrics["test"]["error_pct_by_draw"]) == {"draw_42", "draw_43"}
         assert (
             0 <= metrics["test"]["error_pct"]["min"] <= metrics["test"]["error_pct"]["mean"] <= metrics["test"]["error_pct"]["max"] <= 100
         )
     shown = pipeline.run(["dvc", "metrics", "show", "--md"], tiny_repo).stdout
     assert all(f"metrics/{name}.json" in shown for name in variants)
+    assert "metrics/paired.json" in shown  # the report stage's paired differences
 
 
 def test_second_repro_runs_nothing(tiny_repo):
@@ -32,6 +35,6 @@ def test_forced_repro_is_bit_identical(tiny_repo):
     metrics and history included, so an identical lock means identical outputs."""
     before = (tiny_repo / "dvc.lock").read_text()
     out = pipeline.run(["dvc", "repro", "-f"], tiny_repo).stdout
-    n_stages = 2 + 2 * len(pipeline.TINY_VARIANTS)
+    n_stages = 3 + 2 * len(pipeline.TINY_VARIANTS)  # download, preprocess@zip1989, train/evaluate of each variant, report
     assert out.count("Running stage") == n_stages, out
     assert (tiny_repo / "dvc.lock").read_text() == before

@@ -121,8 +121,8 @@ PREPARED_FAULTS = [
 @pytest.mark.parametrize("fault, words", PREPARED_FAULTS, ids=["truncated", "edited", "no-manifest", "bad-manifest", "consistent-edit"])
 def test_damaged_prepared_file_refused_by_train(tiny_repo_done, tmp_path, fault, words):
     prepared = tmp_path / "prepared"
-    shutil.copytree(tiny_repo_done / "data/prepared", prepared)
-    fault(prepared)
+    shutil.copytree(tiny_repo_done / "data/prepared/zip1989", prepared)
+    fault(prepared / "draw_42")
     work = tmp_path / "work"
     work.mkdir()
     result = run_stage("train", ["lecun1989", prepared, "models/m.msgpack", "metrics/curves/m"], work, pipeline.tiny_params())
@@ -134,7 +134,7 @@ def test_damaged_model_refused_by_evaluate(tiny_repo_done, tmp_path):
     model.write_bytes((tiny_repo_done / "models/lecun1989.msgpack").read_bytes()[:1000])
     work = tmp_path / "work"
     work.mkdir()
-    args = ["lecun1989", tiny_repo_done / "data/prepared", model, "metrics/m.json", "metrics/per_seed/m.json"]
+    args = ["lecun1989", tiny_repo_done / "data/prepared/zip1989", model, "metrics/m.json", "metrics/per_run/m.json"]
     assert_refused(run_stage("evaluate", args, work, pipeline.tiny_params()), work, "data error", "m.msgpack")
 
 
@@ -145,9 +145,9 @@ def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
     params = pipeline.tiny_params()
     # lr 50 on MSE with a linear head: the outputs, and then every weight, overflow in the first epoch.
     params["variants"]["lecun1989"].update(head="linear", lr=50.0)
-    args = ["lecun1989", tiny_repo_done / "data/prepared", "models/lecun1989.msgpack", "metrics/curves/lecun1989"]
+    args = ["lecun1989", tiny_repo_done / "data/prepared/zip1989", "models/lecun1989.msgpack", "metrics/curves/lecun1989"]
     result = run_stage("train", args, tmp_path, params)
-    assert_refused(result, tmp_path, "training diverged", "variant lecun1989, seed 0, epoch 1", "NaN/inf", "no model or metrics")
+    assert_refused(result, tmp_path, "training diverged", "variant lecun1989, run d42_s0, epoch 1", "NaN/inf", "no model or metrics")
 
 
 def test_divergence_names_the_first_bad_seed():
@@ -157,7 +157,7 @@ def test_divergence_names_the_first_bad_seed():
     params[2, 1] = np.inf
     losses = np.array([0.1, np.nan, 0.2])
     check_finite([np.ones((3, 2))], "v", [7, 8, 9], 1)  # all finite: no error
-    with pytest.raises(DivergenceError, match="variant v, seed 8, epoch 5"):
+    with pytest.raises(DivergenceError, match="variant v, run 8, epoch 5"):
         check_finite([params, losses], "v", [7, 8, 9], 5)
     with pytest.raises(DivergenceError, match="variant v, seed 9, epoch 5"):
         check_finite([params], "v", [7, 8, 9], 5)

@@ -7,18 +7,23 @@ from pipeline import ROOT
 
 from lecun1989.reporting import compare, verify
 
+
+def split_metrics(n: int, error: float, loss: float) -> dict:
+    return {
+        "n": n,
+        "error_pct": {"mean": error, "std": 0.29, "min": error - 0.42, "max": error + 0.42},
+        "error_pct_by_draw": {"draw_42": error - 0.2, "draw_43": error, "draw_44": error + 0.2},
+        "loss": {"mean": loss, "std": loss / 10, "min": loss * 0.9, "max": loss * 1.1},
+    }
+
+
 METRICS = {
-    "n_seeds": 5,
-    "test": {
-        "n": 2007,
-        "error_pct": {"mean": 3.96, "std": 0.29, "min": 3.54, "max": 4.38},
-        "loss": {"mean": 0.05, "std": 0.004, "min": 0.045, "max": 0.056},
-    },
-    "train": {
-        "n": 7291,
-        "error_pct": {"mean": 0.8, "std": 0.1, "min": 0.6, "max": 1.0},
-        "loss": {"mean": 0.01, "std": 0.001, "min": 0.009, "max": 0.012},
-    },
+    "n_runs": 9,
+    "n_draws": 3,
+    "n_seeds": 3,
+    "test": split_metrics(2007, 3.96, 0.05),
+    "val": split_metrics(1000, 3.5, 0.04),
+    "train": split_metrics(7291, 0.8, 0.01),
 }
 
 
@@ -41,7 +46,7 @@ def test_every_published_metric_has_a_tolerance_with_a_reason():
         rules = compare.load_tolerances(ROOT / verify.TOLERANCES, section)
         assert all(rule.why for rule in rules)
         rows = compare.compare({"v": METRICS}, {"v": METRICS}, rules)
-        assert len(rows) == 19 and all(row.verdict == "ok" for row in rows), compare.table(rows)
+        assert len(rows) == 3 + 3 * 12 and all(row.verdict == "ok" for row in rows), compare.table(rows)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +95,8 @@ def test_quick_patch_gives_valid_params(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(patched))
     params = load_params(tmp_path / "params.yaml")
     assert set(params.variants) == {"lecun1989", "change4_relu_dropout"}
-    assert params.prepare.n_train == 300 and params.variants["lecun1989"].lr == 0.03
+    assert params.datasets["zip1989"].n_train == 300 and params.variants["lecun1989"].lr == 0.03
+    assert set(params.datasets) == {"zip1989"} and params.datasets["zip1989"].draws == [42, 43]
 
 
 def test_quick_expected_metrics_are_committed_for_every_quick_variant():
@@ -137,4 +143,4 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     monkeypatch.setattr(verify, "repro", fake_repro)
     assert verify.main(["--quick"]) == code
     out = capsys.readouterr().out
-    assert ("FAILED, 1 of 19 metrics" if code else "all 19 metrics within tolerance") in out
+    assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics within tolerance") in out

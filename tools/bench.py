@@ -4,7 +4,7 @@ Every case runs in its own fresh process, REPS times; each process reports its b
 timed repetitions, after compilation. Printed: min and median over processes, and ratios (medians)
 against two baselines measured in the same run: the seed notebook's way of training (a Python loop
 over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.image.resize and one
-.at[i].set per image). Uses data/prepared and data/MNIST/raw when present, else random digits.
+.at[i].set per image). Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else random digits.
 `--flags` instead compares XLA flag sets on the single-seed case.
 """
 
@@ -43,10 +43,11 @@ def train_data(n_seeds: int):
     import jax.numpy as jnp
     import numpy as np
 
-    if (ROOT / "data/prepared/manifest.json").exists():
+    draw = ROOT / "data/prepared/zip1989/draw_42"  # the 1989-sized set of the first draw
+    if (draw / "manifest.json").exists():
         from lecun1989.data import prepared
 
-        d = prepared.load(ROOT / "data/prepared")
+        d = prepared.load(draw)
         splits = {s: (jnp.asarray(d[s]["x"]), jnp.asarray(d[s]["y"].astype(np.int32))) for s in d}
     else:
         rng = np.random.default_rng(0)

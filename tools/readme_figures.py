@@ -5,9 +5,9 @@ Reads params: the variant names (keys of variants:) from params.yaml.
 Reads: metrics/curves/<variant>/plots/metrics/{mean,min,max}/{train,test}_{loss,error}.tsv (train
 stage, DVCLive), metrics/<variant>.json, metrics/reject/<variant>.csv, metrics/confusion/<variant>.csv
 and metrics/misread/<variant>.png (evaluate stage).
-Writes: OUT_DIR/learning_curves.png (loss and error by epoch, mean over seeds with the min..max band),
+Writes: OUT_DIR/learning_curves.png (loss and error by epoch, mean over runs with the min..max band),
 OUT_DIR/reject_curves.png (error on the kept test digits vs the share rejected, lowest margin first),
-OUT_DIR/confusion.png (test-set confusions, seeds pooled, diagonal left out) and
+OUT_DIR/confusion.png (test-set confusions, runs pooled, diagonal left out) and
 OUT_DIR/misread_<variant>.png (a copy of the evaluate stage's picture).
 """
 
@@ -37,7 +37,7 @@ def read_table(path: Path, delimiter: str) -> dict[str, np.ndarray]:
         raise MissingRun(f"{path} is missing: run `make repro` (or dvc repro) first")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f, delimiter=delimiter))
-    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]} if rows else {}
+    return {k: np.array([r[k] if k == "run" else float(r[k]) for r in rows]) for k in rows[0]} if rows else {}  # run: a label
 
 
 def curve(metrics_dir: Path, variant: str, stat: str, name: str):
@@ -62,7 +62,7 @@ def learning_curves(metrics_dir: Path, variants: list[str]) -> bytes:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Learning curves: mean over seeds, band from the best to the worst seed", fontsize=11)
+    fig.suptitle("Learning curves: mean over runs (draws x seeds), band from the best to the worst run", fontsize=11)
     fig.tight_layout()
     return figures.png_bytes(fig)
 
@@ -78,7 +78,7 @@ def reject_curves(metrics_dir: Path, variants: list[str]) -> bytes:
     ax.axhline(1.0, color="k", ls="--", lw=0.8)
     ax.set_xlabel("test digits rejected, lowest top-1 minus top-2 margin first (%)")
     ax.set_ylabel("error on the digits kept (%)")
-    ax.set_title("The paper's operating point: rejection needed for 1% error (mean over seeds)", fontsize=10)
+    ax.set_title("The paper's operating point: rejection needed for 1% error (mean over runs)", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -91,7 +91,7 @@ def confusion(metrics_dir: Path, variants: list[str]) -> bytes:
         t = read_table(metrics_dir / "confusion" / f"{v}.csv", ",")
         counts = np.zeros((10, 10), np.int64)
         np.add.at(counts, (t["actual"].astype(int), t["predicted"].astype(int)), 1)
-        n_seeds = len(np.unique(t["seed"]))
+        n_runs = len(np.unique(t["run"]))
         off = counts.astype(float)
         np.fill_diagonal(off, np.nan)
         ax.imshow(off, cmap="Reds", vmin=0)
@@ -104,7 +104,7 @@ def confusion(metrics_dir: Path, variants: list[str]) -> bytes:
         ax.tick_params(labelsize=7)
         ax.set_xlabel("predicted", fontsize=8)
         ax.set_ylabel("true", fontsize=8)
-        ax.set_title(f"{v}\n{int(off[~np.isnan(off)].sum())} misses, {n_seeds} seeds pooled", fontsize=8)
+        ax.set_title(f"{v}\n{int(off[~np.isnan(off)].sum())} misses, {n_runs} runs pooled", fontsize=8)
     fig.suptitle("Which digits are read as which (test set, correct readings left out)", fontsize=10)
     fig.tight_layout()
     return figures.png_bytes(fig)

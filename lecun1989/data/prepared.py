@@ -11,7 +11,7 @@ import numpy as np
 from lecun1989.pipeline.atomic import output_dir, write_bytes, write_json
 from lecun1989.pipeline.errors import DataError
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.json"
 
 
@@ -21,20 +21,29 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def save(out_dir, splits: dict[str, dict[str, np.ndarray]]) -> None:
-    """splits: {"train": {"x": float32 (n,16,16), "y": uint8 (n,), "index": int64 (n,)}, "test": ...}"""
-    manifest = {}
+def draw_dir(prepared_dir, draw: int) -> Path:
+    """The folder of one subset draw inside a dataset's prepared folder."""
+    return Path(prepared_dir) / f"draw_{draw}"
+
+
+def save(out_dir, draws: dict[int, dict[str, dict[str, np.ndarray]]]) -> None:
+    """draws: {draw: {"train": {"x": float32 (n,16,16), "y": uint8 (n,), "index": int64 (n,)}, "val": ..., "test": ...}},
+    one folder per draw (draw_<draw>/), each with its own manifest; out_dir is replaced whole."""
     with output_dir(out_dir) as scratch:
-        for split, arrays in splits.items():
-            for key, array in arrays.items():
-                data = _npy_bytes(array)
-                name = f"{split}_{key}.npy"
-                write_bytes(scratch / name, data)
-                manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "shape": list(array.shape), "dtype": str(array.dtype)}
-        write_json(scratch / MANIFEST, manifest)
+        for draw, splits in draws.items():
+            folder = draw_dir(scratch, draw)
+            manifest = {}
+            for split, arrays in splits.items():
+                for key, array in arrays.items():
+                    data = _npy_bytes(array)
+                    name = f"{split}_{key}.npy"
+                    write_bytes(folder / name, data)
+                    manifest[name] = {"sha256": hashlib.sha256(data).hexdigest(), "shape": list(array.shape), "dtype": str(array.dtype)}
+            write_json(folder / MANIFEST, manifest)
 
 
 def load(prepared_dir) -> dict[str, dict[str, np.ndarray]]:
+    """One draw's folder (draw_dir), checked against its manifest: {split: {"x", "y", "index"}}."""
     prepared_dir = Path(prepared_dir)
     manifest_path = prepared_dir / MANIFEST
     if not manifest_path.is_file():

@@ -26,14 +26,19 @@ def open_live(curves_dir: str):
 CURVE_STATS = {"mean": np.mean, "min": np.min, "max": np.max}
 
 
-def log_epoch(live, epoch: int, scores: dict, seeds: list[int]) -> None:
-    """One DVCLive step per epoch: every seed's curve, and mean/min/max over the seeds."""
+def run_label(draw: int, seed: int) -> str:
+    """A run's name in curves and per-run metrics: d<draw>_s<seed>."""
+    return f"d{draw}_s{seed}"
+
+
+def log_epoch(live, epoch: int, scores: dict, runs: list[str]) -> None:
+    """One DVCLive step per epoch: every run's curve (runs/<label>/), and mean/min/max over the runs."""
     live.step = epoch
     for split, s in scores.items():
         for quantity in ("loss", "error"):
             values = np.asarray(s[quantity], np.float64)
-            for seed, value in zip(seeds, values):
-                live.log_metric(f"seed_{seed}/{split}_{quantity}", float(value))
+            for run, value in zip(runs, values):
+                live.log_metric(f"runs/{run}/{split}_{quantity}", float(value))
             for stat, fn in CURVE_STATS.items():
                 live.log_metric(f"{stat}/{split}_{quantity}", float(fn(values)))
     live.next_step()

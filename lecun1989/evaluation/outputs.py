@@ -1,5 +1,6 @@
 """The evaluate stage's files beyond its metrics: the confusion CSV, the error-versus-rejection CSV
-and the picture of the misread digits, each as bytes."""
+and the picture of the misread digits, each as bytes. Runs are named by their label (d<draw>_s<seed>);
+runs of different draws read different test digits, so labels are per run: (n_runs, n)."""
 
 import numpy as np
 
@@ -7,16 +8,16 @@ REJECT_TARGET_PCT = 1.0
 REJECT_GRID_PCT = np.arange(0, 81) * 0.25  # 0, 0.25, ..., 20 % of the test digits
 
 
-def confusion_csv(seeds, predicted, labels) -> bytes:
-    lines = ["seed,actual,predicted"]
-    for seed, pred in zip(seeds, predicted):
-        lines += [f"{seed},{a},{p}" for a, p in zip(labels, pred)]
+def confusion_csv(runs: list[str], predicted, labels) -> bytes:
+    lines = ["run,actual,predicted"]
+    for run, pred, true in zip(runs, predicted, labels):
+        lines += [f"{run},{a},{p}" for a, p in zip(true, pred)]
     return ("\n".join(lines) + "\n").encode()
 
 
-def reject_curve_csv(seeds, errors) -> bytes:
-    """errors: (n_seeds, len(REJECT_GRID_PCT)) error % on the kept digits."""
-    header = ["rejected_pct", "error_mean", "error_min", "error_max", *(f"error_seed_{s}" for s in seeds)]
+def reject_curve_csv(runs: list[str], errors) -> bytes:
+    """errors: (n_runs, len(REJECT_GRID_PCT)) error % on the kept digits."""
+    header = ["rejected_pct", "error_mean", "error_min", "error_max", *(f"error_{r}" for r in runs)]
     lines = [",".join(header)]
     for j, r in enumerate(REJECT_GRID_PCT):
         col = errors[:, j]
@@ -25,15 +26,17 @@ def reject_curve_csv(seeds, errors) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def misread_png(variant_name, seeds, x, labels, predicted) -> bytes:
+def misread_png(variant_name, runs: list[str], x, labels, predicted) -> bytes:
+    """The digits the first run misreads; runs, labels (n,) and predicted (n_runs, n) are the runs of
+    one draw, which read the same digits x, so k/N counts how many of them misread each digit."""
     from lecun1989.evaluation import figures  # matplotlib: imported only when the picture is asked for
 
-    wrong = predicted != labels[None]  # (n_seeds, n)
+    wrong = predicted != labels[None]  # (n_runs, n)
     idx = np.flatnonzero(wrong[0])
     n_wrong = wrong.sum(axis=0)
-    notes = [f"{n_wrong[i]}/{len(seeds)}" for i in idx]
+    notes = [f"{n_wrong[i]}/{len(runs)}" for i in idx]
     title = (
-        f"{variant_name}: the {len(idx)} of {len(labels)} test digits that seed {seeds[0]} misreads "
-        f"(true\u2192predicted, k/{len(seeds)}: seeds misreading it)"
+        f"{variant_name}: the {len(idx)} of {len(labels)} test digits that run {runs[0]} misreads "
+        f"(true\u2192predicted, k/{len(runs)}: runs of its draw misreading it)"
     )
     return figures.misread_digits(x[idx], labels[idx], predicted[0][idx], notes, title)

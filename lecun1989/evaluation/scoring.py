@@ -70,3 +70,22 @@ def error_at_reject(outputs: np.ndarray, labels: np.ndarray, reject_grid_pct) ->
     n = len(labels)
     k = np.clip(np.rint(np.asarray(reject_grid_pct, np.float64) * n / 100).astype(np.int64), 0, n - 1)
     return 100.0 * wrong_kept[k] / n_kept[k]
+
+
+def by_draw(values, draws: list[int]) -> dict[str, float]:
+    """Mean of the per-run `values` of each draw, {"draw_<draw>": mean}, draws in first-seen order."""
+    values = np.asarray(values, np.float64)
+    draws = np.asarray(draws)
+    return {f"draw_{d}": float(values[draws == d].mean()) for d in dict.fromkeys(draws.tolist())}
+
+
+def paired(runs: list[tuple[int, int]], values, base_runs: list[tuple[int, int]], base_values) -> dict:
+    """Differences values - base_values over the (draw, seed) runs both have: the paired comparison
+    of two variants (same draw: the same test digits; same seed: the same initialisation and data
+    stream). Returns n_pairs, mean, sample std, standard error of the mean, min and max."""
+    base = dict(zip(map(tuple, base_runs), base_values))
+    diffs = np.array([v - base[tuple(r)] for r, v in zip(runs, values) if tuple(r) in base], np.float64)
+    if diffs.size == 0:
+        raise ValueError("no (draw, seed) run in common: nothing to pair")
+    stats = spread(diffs)
+    return {"n_pairs": int(diffs.size), **stats, "sem": stats["std"] / float(np.sqrt(diffs.size))}

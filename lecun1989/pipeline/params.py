@@ -18,14 +18,28 @@ class Data(Strict):
     source: Literal["pypi", "torchvision"]
 
 
-class Prepare(Strict):
-    n_train: int = Field(ge=1, le=60000)
-    n_test: int = Field(ge=1, le=10000)
-    subset_seed: int = Field(ge=0)
+VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]  # becomes a DVC stage name
+
+
+class Dataset(Strict):
+    n_train: int = Field(ge=1, le=59999)  # digits drawn from the 60,000 MNIST training digits
+    n_val: int = Field(ge=1, le=59999)  # validation digits: MNIST training digits outside the train set
+    n_test: int = Field(ge=1, le=10000)  # digits drawn from the 10,000 MNIST test digits
+    draws: list[Annotated[int, Field(ge=0, lt=2**31)]] = Field(min_length=1, max_length=64)  # subset seeds
     antialias: bool
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.n_train + self.n_val > 60000:
+            raise ValueError(f"n_train + n_val = {self.n_train + self.n_val}: MNIST has 60000 training digits to split")
+        if len(set(self.draws)) != len(self.draws):
+            raise ValueError(f"draws = {self.draws}: a draw is listed twice")
+        return self
 
 
 class Variant(Strict):
+    dataset: VariantName  # a key of datasets:
+    baseline: VariantName | None = None  # paired comparison against this variant; default: the row before
     activation: Literal["tanh", "relu"]
     head: Literal["tanh", "linear"]
     loss: Literal["mse", "softmax_xent"]
@@ -55,16 +69,44 @@ class Variant(Strict):
         return self
 
 
-VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]  # becomes a DVC stage name
-
-
 class Params(Strict):
     data: Data
-    prepare: Prepare
+    datasets: dict[VariantName, Dataset] = Field(min_length=1)
     variants: dict[VariantName, Variant] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _references(self):
+        for name, v in self.variants.items():
+            if v.dataset not in self.datasets:
+                raise ValueError(f"variants.{name}.dataset = {v.dataset!r}: not a key of datasets ({', '.join(self.datasets)})")
+            base = v.baseline
+            if base is None:
+                continue
+            if base not in self.variants or base == name:
+                raise ValueError(f"variants.{name}.baseline = {base!r}: must be another key of variants ({', '.join(self.variants)})")
+            mine, theirs = self.datasets[v.dataset], self.datasets[self.variants[base].dataset]
+            if mine.n_test != theirs.n_test or not set(mine.draws) & set(theirs.draws):
+                raise ValueError(
+                    f"variants.{name}.baseline = {base!r}: runs are paired by draw and seed on the same test digits, "
+                    "so both datasets need the same n_test and at least one common draw"
+                )
+        return self
 
-SECTIONS = {"data": Data, "prepare": Prepare, "variants": Variant}
+    def baseline_of(self, name: str) -> str | None:
+        """The variant `name` is compared with: its baseline, else the row before it (None for the first)."""
+        if self.variants[name].baseline is not None:
+            return self.variants[name].baseline
+        names = list(self.variants)
+        i = names.index(name)
+        return names[i - 1] if i > 0 else None
+
+    def runs(self, name: str) -> list[tuple[int, int]]:
+        """(draw, seed) of every run of a variant, draw-major: each draw of its dataset times each seed."""
+        v = self.variants[name]
+        return [(d, v.seed + i) for d in self.datasets[v.dataset].draws for i in range(v.n_seeds)]
+
+
+SECTIONS = {"data": Data, "datasets": Dataset, "variants": Variant}
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
@@ -110,8 +152,25 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ParamsError(f"{path}: " + "; ".join(lines)) from None
 
 
+def _known(params: Params, section: str, name: str, path) -> None:
+    if name not in getattr(params, section):
+        raise ParamsError(f"{section[:-1]} {name!r} is not in {path}; known: {', '.join(getattr(params, section))}")
+
+
 def load_variant(name: str, path: str | Path = "params.yaml") -> Variant:
     params = load_params(path)
-    if name not in params.variants:
-        raise ParamsError(f"variant {name!r} is not in {path}; known: {', '.join(params.variants)}")
+    _known(params, "variants", name, path)
     return params.variants[name]
+
+
+def load_for_variant(name: str, path: str | Path = "params.yaml") -> Params:
+    """The whole checked params file, refused unless it has the variant `name`."""
+    params = load_params(path)
+    _known(params, "variants", name, path)
+    return params
+
+
+def load_dataset(name: str, path: str | Path = "params.yaml") -> Dataset:
+    params = load_params(path)
+    _known(params, "datasets", name, path)
+    return params.datasets[name]

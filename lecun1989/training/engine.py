@@ -42,11 +42,20 @@ class State(NamedTuple):
     data_key: jax.Array  # per-seed stream for shifts and dropout
 
 
-class Trainer:
-    """All seeds of one variant. Every array in a State has a leading seed axis."""
+def run_data(data, i: int):
+    """Run i's array: `data` is one array shared by every run, or a list of one array per run."""
+    return data[i] if isinstance(data, list | tuple) else data
 
-    def __init__(self, variant, n_train: int, reference: bool = False):
+
+class Trainer:
+    """All runs of one variant. Every array in a State has a leading run axis. A run is an
+    initialisation seed (by default the variant's n_seeds seeds; `seeds` lists them, repeats
+    allowed, e.g. the same seeds on each subset draw); methods that take data (X, Y) accept one
+    array for every run or a list of one per run (each draw's digits)."""
+
+    def __init__(self, variant, n_train: int, reference: bool = False, seeds: list[int] | None = None):
         self.variant = variant
+        self._seeds = list(seeds) if seeds is not None else [variant.seed + i for i in range(variant.n_seeds)]
         self.net = model.build(variant)
         self.loss = LOSSES[variant.loss]
         self.n_train = n_train
@@ -57,7 +66,7 @@ class Trainer:
         self._predict = jax.jit(self._one_seed_predict)
 
     def seeds(self) -> list[int]:
-        return [self.variant.seed + i for i in range(self.variant.n_seeds)]
+        return self._seeds
 
     def to_engine(self, params):
         return params if self.reference else fastnet.to_fast(params)
@@ -108,13 +117,13 @@ class Trainer:
         return State(self.from_engine(params), opt_state, state.data_key)
 
     def each_seed(self, fn, tree) -> list:
-        """[fn(tree of seed i) for each seed i], the seeds spread over one thread per CPU core."""
+        """[fn(i, tree of run i) for each run i], the runs spread over one thread per CPU core."""
         n = len(self.seeds())
         with ThreadPoolExecutor(min(n, os.cpu_count() or 1)) as pool:
-            return list(pool.map(lambda i: fn(jax.tree.map(lambda a: a[i], tree)), range(n)))
+            return list(pool.map(lambda i: fn(i, jax.tree.map(lambda a: a[i], tree)), range(n)))
 
     def train_epoch(self, state: State, epoch: int, X, Y) -> State:
-        run = lambda one: jax.block_until_ready(self._epoch(one, jnp.int32(epoch), X, Y))
+        run = lambda i, one: jax.block_until_ready(self._epoch(one, jnp.int32(epoch), run_data(X, i), run_data(Y, i)))
         return jax.tree.map(lambda *xs: jnp.stack(xs), *self.each_seed(run, state))
 
     def _one_seed_predict(self, params, X):
@@ -129,12 +138,13 @@ class Trainer:
         return outputs
 
     def predict(self, params, X) -> np.ndarray:
-        """Outputs (n_seeds, n, 10) of every seed on X, no dropout, no shift."""
-        return np.stack(self.each_seed(lambda p: np.asarray(self._predict(p, X)), params))
+        """Outputs (n_runs, n, 10) of every run on X (its own X, for a list), no dropout, no shift."""
+        return np.stack(self.each_seed(lambda i, p: np.asarray(self._predict(p, run_data(X, i))), params))
 
     def score(self, params, X, Y) -> dict:
-        """Per seed: outputs, the variant's loss, exact misses and error % on (X, Y)."""
+        """Per run: outputs, the variant's loss, exact misses and error % on (X, Y)."""
         outputs = self.predict(params, X)
-        losses = np.asarray(self.loss(outputs, np.asarray(Y)[None])).mean(axis=-1)
-        missed = scoring.misses(outputs, np.asarray(Y))
-        return {"outputs": outputs, "loss": losses, "misses": missed, "error": scoring.error_pct(missed, len(Y))}
+        labels = np.stack([np.asarray(run_data(Y, i)) for i in range(len(outputs))])  # (n_runs, n)
+        losses = np.asarray(self.loss(outputs, labels)).mean(axis=-1)
+        missed = scoring.misses(outputs, labels)
+        return {"outputs": outputs, "loss": losses, "misses": missed, "error": scoring.error_pct(missed, labels.shape[1])}

@@ -13,6 +13,6 @@ def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) 
     for seed, ok in zip(seeds, finite):
         if not ok:
             raise DivergenceError(
-                f"variant {variant_name}, seed {seed}, epoch {epoch}: loss or parameters became NaN/inf "
+                f"variant {variant_name}, run {seed}, epoch {epoch}: loss or parameters became NaN/inf "
                 "(learning rate too high?); no model or metrics were written"
             )
