@@ -124,6 +124,6 @@ def test_sharding_on_four_forced_cpu_devices():
         pytest.skip("this process has 4 devices: the sharding tests run here")
     flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4".strip()
     env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu"}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "on_four_devices", __file__]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-k", "on_four_devices", __file__]
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
