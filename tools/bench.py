@@ -5,7 +5,10 @@ timed repetitions, after compilation. Printed: min and median over processes, an
 against two baselines measured in the same run: the seed notebook's way of training (a Python loop
 over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.image.resize and one
 .at[i].set per image). Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else random digits.
-`--flags` instead compares XLA flag sets on the single-seed case.
+`--flags` instead compares XLA flag sets on the single-seed case. `--vectorized` instead compares
+the two ways of training many seeds: one program per seed on threads against the seeds vmapped in
+one program, sharded over all devices (lecun1989/training/vectorized.py; the default on a GPU);
+`--devices N` forces N host devices on a CPU for it.
 """
 
 import argparse
@@ -25,6 +28,8 @@ CASES = {
     "fast_k1": "fast engine, 1 seed",
     "fast_k4": "fast engine, 4 seeds (one program per seed, a thread per core)",
     "fast_k16": "fast engine, 16 seeds (one program per seed, a thread per core)",
+    "vec_k16": "vectorized: 16 seeds vmapped in one program, sharded over all devices",
+    "vec_k64": "vectorized: 64 seeds vmapped in one program, sharded over all devices",
     "epochs23": "lecun1989: 23 epochs + per-epoch evaluation of train and test, 1 seed (s, not /s)",
     "prep_seed": "baseline: preprocessing, one resize and .at[i].set per image (seed-style)",
     "prep_fast": "preprocessing of all 9,298 digits in one call (lecun1989/data/preprocessing.py)",
@@ -147,11 +152,29 @@ def run_case(case: str) -> float:
 
         return timed(run, 1)
 
-    k = {"scan_flax": 1, "fast_k1": 1, "fast_k4": 4, "fast_k16": 16}[case]
+    k = {"scan_flax": 1, "fast_k1": 1, "fast_k4": 4, "fast_k16": 16, "vec_k16": 16, "vec_k64": 64}[case]
+    os.environ["LECUN1989_RUNS"] = "vectorized" if case.startswith("vec") else "threads"
     trainer = Trainer(lecun1989(k), len(Y), reference=case == "scan_flax")
     state = trainer.init()
     state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))
     return k * len(Y) / timed(lambda: jax.block_until_ready(trainer.train_epoch(state, 1, X, Y)), 2 if k < 16 else 1)
+
+
+def compare_vectorized(reps: int, devices: int):
+    """Threads against vectorized, many seeds, in the same run (on a GPU, or forced CPU devices)."""
+    env = dict(os.environ)
+    if devices:
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
+    import jax
+
+    forced = f"; the cases run with {devices} forced CPU devices" if devices else ""
+    print(f"devices: {jax.device_count()} {jax.default_backend()} in this process{forced}")
+    print("| case | seed-samples/s min | median |\n|---|---:|---:|")
+    results = {}
+    for case in ("fast_k16", "vec_k16", "vec_k64"):
+        v = results[case] = measure(case, reps, env)
+        print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} |", flush=True)
+    print(f"vectorized_vs_threads_k16: {statistics.median(results['vec_k16']) / statistics.median(results['fast_k16']):.2f}")
 
 
 def measure(case: str, reps: int, env=None) -> list[float]:
@@ -177,6 +200,8 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="processes per case")
     parser.add_argument("--flags", action="store_true", help="compare XLA flag sets instead (on --flags-case)")
     parser.add_argument("--flags-case", default="fast_k1", choices=CASES)
+    parser.add_argument("--vectorized", action="store_true", help="compare threads and vectorized seeds instead")
+    parser.add_argument("--devices", type=int, default=0, help="with --vectorized: force this many CPU devices")
     args = parser.parse_args()
     if args.case:
         print(json.dumps({"case": args.case, "value": run_case(args.case)}))
@@ -188,6 +213,9 @@ def main():
             env = {**os.environ, "LECUN1989_XLA_FLAGS": "0", "XLA_FLAGS": flags}
             v = measure(args.flags_case, args.reps, env)
             print(f"| {name} | {min(v):,.0f} | {statistics.median(v):,.0f} | {max(v):,.0f} |", flush=True)
+        return
+    if args.vectorized:
+        compare_vectorized(args.reps, args.devices)
         return
 
     results = {}

@@ -17,7 +17,7 @@ import optax
 
 from lecun1989.evaluation import scoring
 from lecun1989.network import fastnet, model
-from lecun1989.training import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
+from lecun1989.training import vectorized, xla_cpu  # noqa: F401  (xla_cpu sets XLA's CPU flags before the backend starts)
 from lecun1989.training.losses import LOSSES
 from lecun1989.training.optimizers import make_optimizer
 
@@ -25,7 +25,8 @@ PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col 
 # Seeds are not vmapped: a vmapped batch of seeds turns every matmul into a batched one that XLA's
 # CPU backend runs more slowly per seed than the plain one-seed program (measured: 4 seeds 67k vs 75k
 # seed-samples/s, 16 seeds 58k vs 79k). Running each seed alone also makes a seed's bits independent
-# of how many seeds train beside it.
+# of how many seeds train beside it. On accelerators, where one small program per seed leaves the
+# device idle, the seeds run vmapped and sharded instead (vectorized.py; LECUN1989_RUNS picks).
 
 
 def draws(data_key, step, max_shift: int):
@@ -64,6 +65,9 @@ class Trainer:
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
         self._epoch = jax.jit(self._one_seed_epoch)
         self._predict = jax.jit(self._one_seed_predict)
+        mode = vectorized.runs_mode()  # threads on the CPU, vectorized on accelerators; see vectorized.py
+        vectorized.announce(mode)
+        self.vectorized = vectorized.VectorizedRuns(self._one_seed_epoch) if mode == "vectorized" else None
 
     def seeds(self) -> list[int]:
         return self._seeds
@@ -123,6 +127,10 @@ class Trainer:
             return list(pool.map(lambda i: fn(i, jax.tree.map(lambda a: a[i], tree)), range(n)))
 
     def train_epoch(self, state: State, epoch: int, X, Y) -> State:
+        """X, Y: one training set for every run, or a list of one per run (run_data)."""
+        if self.vectorized:
+            stacked = lambda d: jnp.stack(d) if isinstance(d, list | tuple) else d  # (runs, n, ...) per-run data
+            return self.vectorized.train_epoch(state, epoch, stacked(X), stacked(Y))
         run = lambda i, one: jax.block_until_ready(self._epoch(one, jnp.int32(epoch), run_data(X, i), run_data(Y, i)))
         return jax.tree.map(lambda *xs: jnp.stack(xs), *self.each_seed(run, state))
 
