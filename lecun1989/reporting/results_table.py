@@ -22,6 +22,7 @@ ANCHORS = {
     "change2_adamw": {"paper": "—", "seed": "4.04", "karpathy": "3.59"},
     "change3_shift": {"paper": "—", "seed": "2.59", "karpathy": "2.19"},
     "change4_relu_dropout": {"paper": "—", "seed": "1.74", "karpathy": "1.59"},
+    "lecun1989_paper": {"paper": "5.00", "seed": "—", "karpathy": "—"},  # no other reproduction trains this way
 }
 
 
