@@ -12,7 +12,7 @@ from lecun1989.pipeline.params import load_variant
 from lecun1989.training.engine import Trainer
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
-VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout"]
+VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout", "lecun1989_paper"]
 N = 100
 
 

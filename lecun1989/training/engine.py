@@ -16,7 +16,8 @@ import numpy as np
 import optax
 
 from lecun1989.evaluation import scoring
-from lecun1989.network import fastnet, model
+from lecun1989.network import fastnet, hessian, model
+from lecun1989.pipeline.errors import ParamsError
 from lecun1989.training import vectorized, xla_cpu  # noqa: F401  (xla_cpu sets XLA's CPU flags before the backend starts)
 from lecun1989.training.losses import LOSSES
 from lecun1989.training.optimizers import make_optimizer
@@ -64,8 +65,11 @@ class Trainer:
         self.tx = make_optimizer(variant, variant.epochs * n_train)
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
         self._epoch = jax.jit(self._one_seed_epoch)
+        self._hessian = jax.jit(self._one_seed_hessian) if variant.optimizer == "sdlm" else None
         self._predict = jax.jit(self._one_seed_predict)
         mode = vectorized.runs_mode()  # threads on the CPU, vectorized on accelerators; see vectorized.py
+        if mode == "vectorized" and self._hessian:
+            raise ParamsError("optimizer sdlm re-estimates its curvature per run between epochs: set LECUN1989_RUNS=threads")
         vectorized.announce(mode)
         self.vectorized = vectorized.VectorizedRuns(self._one_seed_epoch) if mode == "vectorized" else None
 
@@ -96,7 +100,14 @@ class Trainer:
         patches = fastnet.padded(x, model.PAD_VALUE)[jnp.asarray(self.h1_tables)[shift]]
         return self.loss(fastnet.forward(f, patches, v.activation, v.head, keep_mask, 1.0 - v.dropout), y)
 
-    def _one_seed_epoch(self, state: State, epoch, X, Y) -> State:
+    def _one_seed_hessian(self, params, epoch, X):
+        """SDLM's h before an epoch, in the Flax layout: averaged over hessian_samples digits, the
+        ones after the previous epoch's (cycling through X), in their unshifted form."""
+        v, n = self.variant, X.shape[0]
+        window = (epoch * v.sdlm.hessian_samples + jnp.arange(v.sdlm.hessian_samples)) % n
+        return hessian.gauss_newton_diagonal(params, X[window], v.activation, v.head)
+
+    def _one_seed_epoch(self, state: State, epoch, X, Y, h=None) -> State:
         v, n = self.variant, X.shape[0]
         loss_fn = self.reference_loss if self.reference else self.fast_loss
         # An epoch's random choices are drawn up front, vectorized: drawing them step by step inside
@@ -109,10 +120,12 @@ class Trainer:
                 keys = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(keys)
             dropout = keys if v.dropout else None
 
+        extra_args = {} if h is None else {"hessian": self.to_engine(h)}  # sdlm's per-weight curvature
+
         def step(carry, sample):
             params, opt_state = carry
             grads = jax.grad(loss_fn)(params, *sample)
-            updates, opt_state = self.tx.update(grads, opt_state, params)
+            updates, opt_state = self.tx.update(grads, opt_state, params, **extra_args)
             return (optax.apply_updates(params, updates), opt_state), None
 
         samples = (X, Y, shift, dropout)
@@ -131,7 +144,12 @@ class Trainer:
         if self.vectorized:
             stacked = lambda d: jnp.stack(d) if isinstance(d, list | tuple) else d  # (runs, n, ...) per-run data
             return self.vectorized.train_epoch(state, epoch, stacked(X), stacked(Y))
-        run = lambda i, one: jax.block_until_ready(self._epoch(one, jnp.int32(epoch), run_data(X, i), run_data(Y, i)))
+
+        def run(i, one):
+            x, y = run_data(X, i), run_data(Y, i)
+            h = self._hessian(one.params, jnp.int32(epoch), x) if self._hessian else None  # sdlm's curvature
+            return jax.block_until_ready(self._epoch(one, jnp.int32(epoch), x, y, h))
+
         return jax.tree.map(lambda *xs: jnp.stack(xs), *self.each_seed(run, state))
 
     def _one_seed_predict(self, params, X):
