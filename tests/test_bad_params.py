@@ -55,7 +55,7 @@ CASES = [  # stage, edit, key path, value, expected words of the message
     ("train", SET, "variants.change1_softmax.head", "scaled_tanh", ["change1_softmax", "head = 'scaled_tanh'", "head 'linear'"]),
     ("train", SET, "variants.lecun1989_paper.sdlm.mu", 0.0, ["variants.lecun1989_paper.sdlm.mu = 0.0", "greater than 0"]),
     ("train", SET, "variants.lecun1989_paper.sdlm.eps", 0.1, ["variants.lecun1989_paper.sdlm.eps", "unknown key", "mu, hessian_samples"]),
-    ("train", SET, "variants.lecun1989_paper.sdlm.hessian_samples", 8000, ["hessian_samples = 8000", "prepare.n_train = 7291"]),
+    ("train", SET, "variants.lecun1989_paper.sdlm.hessian_samples", 8000, ["hessian_samples = 8000", "datasets.zip1989.n_train = 7291"]),
     ("train", SET, "variants.lecun1989_paper.lr_end", None, ["variants.lecun1989_paper", "lr_schedule 'geometric_per_epoch'", "last step"]),
     ("train", SET, "variants.lecun1989_paper.activation", "sigmoid", ["'tanh', 'scaled_tanh' or 'relu'"]),
 ]
@@ -113,5 +113,7 @@ def test_committed_params_are_valid():
         "change2_adamw",
         "change3_shift",
         "change4_relu_dropout",
+        "lecun1989_50k",
+        "change4_50k",
         "lecun1989_paper",
     }
