@@ -13,9 +13,12 @@ PER_SEED (JSON): every seed's loss, error %, misses and reject_for_1pct_error.
 on the kept test digits when 0..20% are rejected, lowest margin first.
 --misread PNG: the test digits the first seed misreads, captioned true->predicted and k/N, the
 number of the N seeds that misread the digit too.
+Every output is replaced only if it holds an output of its own kind (refused before any work), and
+all of them are replaced together when the stage succeeds.
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -42,11 +45,15 @@ def main(argv=None):
 
     from lecun1989.data import prepared
     from lecun1989.evaluation import scoring
-    from lecun1989.evaluation.outputs import REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
-    from lecun1989.pipeline.atomic import write_bytes, write_json
+    from lecun1989.evaluation.outputs import KINDS, REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
+    from lecun1989.pipeline import guard
+    from lecun1989.pipeline.atomic import staged, write_bytes, write_json
     from lecun1989.training import checkpoint
     from lecun1989.training.engine import Trainer
 
+    paths = {kind: getattr(args, kind) for kind in KINDS if getattr(args, kind)}
+    guard.check({path: KINDS[kind] for kind, path in paths.items()}, inputs=[args.prepared_dir, args.model])
+    out = {}  # output kind -> bytes, all written together at the end
     data = prepared.load(args.prepared_dir)
     trainer = Trainer(variant, len(data["train"]["y"]))
     params = checkpoint.load(args.model, jax.eval_shape(trainer.init).params)
@@ -69,14 +76,18 @@ def main(argv=None):
             per_seed[split]["reject_for_1pct_error"] = reject.tolist()
             predicted = scoring.predictions(s["outputs"])
             if args.confusion:
-                write_bytes(args.confusion, confusion_csv(seeds, predicted, y))
+                out["confusion"] = confusion_csv(seeds, predicted, y)
             if args.reject_curve:
                 curve = scoring.error_at_reject(s["outputs"], y, REJECT_GRID_PCT)
-                write_bytes(args.reject_curve, reject_curve_csv(seeds, curve))
+                out["reject_curve"] = reject_curve_csv(seeds, curve)
             if args.misread:
-                write_bytes(args.misread, misread_png(args.variant, seeds, d["x"], y, predicted))
-    write_json(args.per_seed, per_seed)
-    write_json(args.metrics, metrics)
+                out["misread"] = misread_png(args.variant, seeds, d["x"], y, predicted)
+    with staged(files=paths.values()) as scratch:
+        for kind, path in paths.items():
+            if kind in out:
+                write_bytes(scratch[Path(path)], out[kind])
+        write_json(scratch[Path(args.per_seed)], per_seed)
+        write_json(scratch[Path(args.metrics)], metrics)
     t = metrics["test"]
     print(
         f"evaluate {args.variant}: test error {t['error_pct']['mean']:.2f}% +- {t['error_pct']['std']:.2f}, "

@@ -3,7 +3,8 @@
 Reads params: prepare.n_train, prepare.n_test, prepare.subset_seed, prepare.antialias.
 Reads: RAW_DIR (the IDX files of the download stage, checked against their digests).
 Writes: OUT_DIR/{train,test}_{x,y,index}.npy and manifest.json: pixels in [-1, 1], integer
-labels, and the index of every digit in the original MNIST split.
+labels, and the index of every digit in the original MNIST split. OUT_DIR is replaced only if it
+is missing or holds a prepared folder (.npy files and manifest.json); anything else is refused.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import numpy as np
 
 from lecun1989.data import idx, prepared
 from lecun1989.data.preprocessing import draw_subset, to_16x16
+from lecun1989.pipeline import guard
 from lecun1989.pipeline.errors import run_stage
 from lecun1989.pipeline.params import load_params
 
@@ -24,6 +26,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     cfg = load_params(args.params).prepare
+    guard.check({args.out_dir: prepared.KIND}, inputs=[args.raw_dir])
     raw = idx.read_raw(args.raw_dir)
     splits = {}
     for split, n in (("train", cfg.n_train), ("test", cfg.n_test)):

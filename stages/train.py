@@ -8,12 +8,16 @@ epoch, 1..epochs) the train and test loss and error % of every seed and their me
 over seeds, as plots/metrics/{seed_<seed>,mean,min,max}/{train,test}_{loss,error}.tsv, and the
 last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
 it never edits dvc.yaml nor saves an experiment; dvc.yaml declares the folder and its plots.
+Refuses (before any work) an output path that holds anything but its own kind of output, and a run
+whose final train error is near chance (training did not learn). MODEL and CURVES_DIR are replaced
+together, only when training succeeds: a failed run leaves both as they were.
 Progress: one line per epoch on stderr (a progress bar when stderr is a terminal and CI is
 unset); --quiet prints nothing.
 """
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -37,13 +41,15 @@ def main(argv=None):
     import jax.numpy as jnp
 
     from lecun1989.data import prepared
-    from lecun1989.evaluation.curves import log_epoch, open_live
-    from lecun1989.pipeline.atomic import output_dir
+    from lecun1989.evaluation import curves
+    from lecun1989.pipeline import guard
+    from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
     from lecun1989.training import checkpoint
     from lecun1989.training.engine import Trainer
-    from lecun1989.training.guards import check_finite
+    from lecun1989.training.guards import check_finite, check_learned
 
+    guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
     data = prepared.load(args.prepared_dir)
     splits = {split: (jnp.asarray(d["x"]), jnp.asarray(d["y"].astype(np.int32))) for split, d in data.items()}
     X, Y = splits["train"]
@@ -53,20 +59,21 @@ def main(argv=None):
 
     progress = Progress(args.variant, variant.epochs, len(seeds), args.quiet)
     start = time.perf_counter()
-    # The curves are written into a scratch folder that replaces curves_dir only when training
-    # succeeds: a diverged or killed run leaves no partial curves behind.
-    with output_dir(args.curves_dir) as curves_scratch:
-        live = open_live(curves_scratch)
+    # The curves and the model are written to scratch places that replace both outputs together
+    # when training succeeds: a diverged, unlearned, killed or out-of-space run changes neither.
+    with staged(files=[args.model], folders=[args.curves_dir]) as scratch:
+        live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
             for epoch in range(1, variant.epochs + 1):
                 state = trainer.train_epoch(state, epoch - 1, X, Y)
                 scores = {split: trainer.score(state.params, x, y) for split, (x, y) in splits.items()}
                 check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, seeds, epoch)
-                log_epoch(live, epoch, scores, seeds)
+                curves.log_epoch(live, epoch, scores, seeds)
                 progress.epoch(epoch, scores, time.perf_counter() - start)
         finally:
             progress.close()
-    checkpoint.save(args.model, state.params)
+        check_learned(scores["train"]["error"], args.variant, seeds, variant.epochs)
+        checkpoint.save(scratch[Path(args.model)], state.params)
 
 
 if __name__ == "__main__":

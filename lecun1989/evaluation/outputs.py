@@ -3,12 +3,24 @@ and the picture of the misread digits, each as bytes."""
 
 import numpy as np
 
+from lecun1989.pipeline import guard
+
 REJECT_TARGET_PCT = 1.0
 REJECT_GRID_PCT = np.arange(0, 81) * 0.25  # 0, 0.25, ..., 20 % of the test digits
 
+CONFUSION_HEADER = b"seed,actual,predicted\n"
+REJECT_HEADER = b"rejected_pct,"
+KINDS = {  # what each evaluate output looks like, so that no other file is ever replaced by one
+    "metrics": guard.json_with_key("a metrics file of the evaluate stage (JSON with n_seeds)", "n_seeds"),
+    "per_seed": guard.json_with_key("a per-seed file of the evaluate stage (JSON with seeds)", "seeds"),
+    "confusion": guard.file_starting("a confusion CSV of the evaluate stage", CONFUSION_HEADER),
+    "reject_curve": guard.file_starting("a reject-curve CSV of the evaluate stage", REJECT_HEADER),
+    "misread": guard.file_starting("a PNG image", b"\x89PNG\r\n\x1a\n"),
+}
+
 
 def confusion_csv(seeds, predicted, labels) -> bytes:
-    lines = ["seed,actual,predicted"]
+    lines = [CONFUSION_HEADER.decode().strip()]
     for seed, pred in zip(seeds, predicted):
         lines += [f"{seed},{a},{p}" for a, p in zip(labels, pred)]
     return ("\n".join(lines) + "\n").encode()

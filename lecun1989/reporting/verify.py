@@ -130,7 +130,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"the reduced pipeline of {QUICK_PARAMS}")
     parser.add_argument("--update", action="store_true", help="write the expected metrics instead of comparing (with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary clone for inspection")
-    parser.add_argument("--export", type=Path, metavar="DIR", help="replace DIR with the fresh run's metrics/ folder (e.g. metrics, for dvc metrics diff)")
+    parser.add_argument(
+        "--export", type=Path, metavar="DIR", help="replace DIR with the fresh run's metrics/ folder (e.g. metrics, for dvc metrics diff)"
+    )
     args = parser.parse_args(argv)
     if args.update and not args.quick:
         parser.error("--update only rewrites the quick expected metrics; the full ones are the committed metrics/ of a real run")

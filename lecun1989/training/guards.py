@@ -1,8 +1,13 @@
-"""Checks run after every epoch: a run that went wrong stops with one message, before any output."""
+"""Checks run during training: a run that went wrong stops with one message, before any output."""
 
 import numpy as np
 
-from lecun1989.pipeline.errors import DivergenceError
+from lecun1989.pipeline.errors import DivergenceError, NotLearnedError
+
+# Guessing among 10 digits misreads 90%; a network that learned anything reads far better (the
+# 2-epoch, 300-digit check pipeline ends at 26-45% train error). A run whose final train error is
+# still at or above this did not learn, and its numbers are no result.
+NOT_LEARNED_PCT = 80.0
 
 
 def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) -> None:
@@ -15,4 +20,15 @@ def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) 
             raise DivergenceError(
                 f"variant {variant_name}, seed {seed}, epoch {epoch}: loss or parameters became NaN/inf "
                 "(learning rate too high?); no model or metrics were written"
+            )
+
+
+def check_learned(train_error_pct, variant_name: str, seeds: list[int], epochs: int) -> None:
+    """Stop at the first seed whose train error % after the last epoch is near chance."""
+    for seed, error in zip(seeds, np.asarray(train_error_pct, np.float64)):
+        if error >= NOT_LEARNED_PCT:
+            raise NotLearnedError(
+                f"variant {variant_name}, seed {seed}: train error {error:.1f}% after epoch {epochs} "
+                f"(chance is 90%, the limit {NOT_LEARNED_PCT:.0f}%): learning rate too high or too low, or too few epochs?; "
+                "no model or metrics were written"
             )
