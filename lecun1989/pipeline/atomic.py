@@ -101,7 +101,13 @@ def staged(files=(), folders=()):
             raise OutputError(
                 f"writing {names} failed ({e.strerror or e}); nothing was replaced: free space or fix the cause and rerun"
             ) from None
-        _commit([(scratch[t], t) for t in files + folders])
+        try:
+            _commit([(scratch[t], t) for t in files + folders])
+        except OSError as e:
+            names = ", ".join(map(str, files + folders))
+            raise OutputError(
+                f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: fix the cause and rerun"
+            ) from None
         created = []
     finally:
         for box in boxes.values():

@@ -28,7 +28,6 @@ def check_learned(train_error_pct, variant_name: str, seeds: list[int], epochs: 
     for seed, error in zip(seeds, np.asarray(train_error_pct, np.float64)):
         if error >= NOT_LEARNED_PCT:
             raise NotLearnedError(
-                f"variant {variant_name}, seed {seed}: train error {error:.1f}% after epoch {epochs} "
-                f"(chance is 90%, the limit {NOT_LEARNED_PCT:.0f}%): learning rate too high or too low, or too few epochs?; "
-                "no model or metrics were written"
+                f"variant {variant_name}, seed {seed}: train error {error:.1f}% after epoch {epochs}, at or above "
+                f"{NOT_LEARNED_PCT:.0f}% (chance is 90%): try another learning rate or more epochs; no model or metrics were written"
             )
