@@ -40,7 +40,7 @@ def misread_digits(images, labels, predicted, notes=None, title: str = "", ncols
     height = cell_h * nrows + head
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
     side = (width - cell_w * ncols) / 2 / width + 0.004
-    fig.subplots_adjust(left=side, right=1 - side, bottom=0.02 / height, top=1 - (head + 0.2) / height, wspace=0.1, hspace=0.3)
+    fig.subplots_adjust(left=side, right=1 - side, bottom=0.05 / height, top=1 - (head + 0.2) / height, wspace=0.1, hspace=0.3)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= shown:

@@ -27,8 +27,9 @@ def _remove(path: Path) -> None:
 
 
 def _sweep(target: Path) -> None:
-    for kind in ("tmp", "old"):
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
+    # "..name.tmp-*": the temp file of write_bytes into a staged scratch file (".name.tmp-<pid>")
+    for pattern in (".{}.tmp-*", ".{}.old-*", "..{}.tmp-*"):
+        for stale in target.parent.glob(pattern.format(glob.escape(target.name))):
             _remove(stale)
 
 
@@ -82,17 +83,16 @@ def _commit(pairs: list[tuple[Path, Path]]) -> None:
 
 @contextlib.contextmanager
 def staged(files=(), folders=()):
-    """Yield {target: scratch path} for several outputs: a path to write for each file, an empty
-    folder for each folder. When the block succeeds, every target is replaced by its scratch
-    together; when it fails, none is, and the scratch vanishes."""
+    """Yield {target: scratch path} for several outputs: a path beside it to write for each file
+    (the block must write every one), an empty folder for each folder. When the block succeeds,
+    every target is replaced by its scratch together; when it fails, none is, and the scratch vanishes."""
     files, folders = [Path(f) for f in files], [Path(f) for f in folders]
     created = []  # folders made for the outputs, innermost first: removed again on failure
     for target in files + folders:
         created += [p for p in [target.parent, *target.parent.parents] if not p.exists() and p not in created]
         target.parent.mkdir(parents=True, exist_ok=True)
         _sweep(target)
-    boxes = {target: _scratch_folder(target) for target in files + folders}
-    scratch = {t: boxes[t] / t.name for t in files} | {t: boxes[t] for t in folders}
+    scratch = {t: _tmp_name(t) for t in files} | {t: _scratch_folder(t) for t in folders}
     try:
         try:
             yield scratch
@@ -110,8 +110,9 @@ def staged(files=(), folders=()):
             ) from None
         created = []
     finally:
-        for box in boxes.values():
-            shutil.rmtree(box, ignore_errors=True)
+        for path in scratch.values():
+            if path.exists() or path.is_symlink():
+                _remove(path)
         for folder in sorted(created, key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(OSError):
                 folder.rmdir()
