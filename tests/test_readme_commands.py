@@ -6,6 +6,7 @@ lines is a transcript: its `$ ` lines are the commands, the rest their output.""
 import json
 import os
 import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -128,7 +129,7 @@ def test_readme_command_blocks_run_as_written(clone_of_main):
     script = ["set -eo pipefail"]
     for n, block in enumerate(RUNNABLE):
         for command in block:
-            script += [f"echo '>>> block {n}: {command.splitlines()[0]}'", command]
+            script += [f"echo {shlex.quote(f'>>> block {n}: ' + command.splitlines()[0])}", command]
     result = pipeline.subprocess.run(["bash", "-c", "\n".join(script)], cwd=repo, env=env, capture_output=True, text=True, timeout=2400)
     status = wait_for_queue(repo, env)
     tail = (result.stdout + "\n" + result.stderr)[-6000:]
