@@ -141,11 +141,11 @@ def test_readme_command_blocks_run_as_written(clone_of_main):
         ["bash", "-c", "source .venv/bin/activate && dvc exp show --json"], cwd=repo, env=env, capture_output=True, text=True, check=True
     ).stdout
     params = experiment_params(json.loads(shown))
-    assert {"drop50", "lecun-lr1e-2", "adamw-lr1e-3"} <= set(params), sorted(params)
-    committed = yaml.safe_load((repo / "params.yaml").read_text())["variants"]  # after `dvc exp apply drop50`
+    assert {"drop10", "lecun-lr1e-2", "adamw-lr1e-3"} <= set(params), sorted(params)
+    committed = yaml.safe_load((repo / "params.yaml").read_text())["variants"]  # after `dvc exp apply drop10`
     assert params["lecun-lr1e-2"]["lecun1989"]["lr"] == 0.01
-    assert params["lecun-lr1e-2"]["change4_relu_dropout"]["dropout"] == 0.25  # not drop50's 0.5
-    assert committed["change4_relu_dropout"]["dropout"] == 0.5
+    assert params["lecun-lr1e-2"]["change4_relu_dropout"]["dropout"] == 0.25  # not drop10's 0.1
+    assert committed["change4_relu_dropout"]["dropout"] == 0.1
 
 
 def experiment_params(shown: list) -> dict[str, dict]:

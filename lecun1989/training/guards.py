@@ -4,10 +4,11 @@ import numpy as np
 
 from lecun1989.pipeline.errors import DivergenceError, NotLearnedError
 
-# Guessing among 10 digits misreads 90%; a network that learned anything reads far better (the
-# 2-epoch, 300-digit check pipeline ends at 26-45% train error). A run whose final train error is
-# still at or above this did not learn, and its numbers are no result.
-NOT_LEARNED_PCT = 80.0
+# Guessing among 10 digits misreads 90%, and a network stuck on one class misreads 88-91% (lr 100
+# ends at 88.3%). The 2-epoch, 300-digit check pipeline (verify/quick-params.yaml) ends at 26-45%
+# (lecun1989) and 77-79% (change4) train error, so the limit sits 3 points under chance: a run at or
+# above it did not learn, and its numbers are no result.
+NOT_LEARNED_PCT = 87.0
 
 
 def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) -> None:
