@@ -5,5 +5,5 @@ network/     the Flax reference model, its fast batch-1 layout and SDLM's second
 training/    the engine, losses, optimizers, checkpoints and the checks run after every epoch
 evaluation/  scores, the evaluate stage's files, learning curves and figures
 reporting/   the README's results table and the reproduction check (verify)
-pipeline/    the params schema, errors, crash-safe writes and progress output
+pipeline/    the params schema (and its check stage), errors, output-path guards, crash-safe writes, progress
 """

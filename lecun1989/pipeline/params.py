@@ -1,12 +1,24 @@
-"""The one schema of params.yaml. Every stage validates the whole file before it writes anything."""
+"""The one schema of params.yaml. Every stage validates the whole file before it writes anything.
 
+Run as a module, it is the pipeline's first DVC stage, check_params: `python -m
+lecun1989.pipeline.params PARAMS STAMP` validates the whole PARAMS file and writes STAMP, whose
+bytes never change. Every other stage depends on STAMP, so DVC runs this check before it deletes
+any stage's outputs, and a refused edit (a bad value, an unknown key at any level) costs nothing;
+an accepted edit reruns the check and then only the stages whose own params changed."""
+
+import argparse
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from lecun1989.pipeline.errors import ParamsError
+from lecun1989.pipeline import guard
+from lecun1989.pipeline.atomic import write_bytes
+from lecun1989.pipeline.errors import ParamsError, run_stage
+
+STAMP = b"params checked against lecun1989/pipeline/params.py\n"
+STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
 class Strict(BaseModel):
@@ -201,3 +213,17 @@ def load_dataset(name: str, path: str | Path = "params.yaml") -> Dataset:
     params = load_params(path)
     _known(params, "datasets", name, path)
     return params.datasets[name]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("params", help="the params file, e.g. params.yaml")
+    parser.add_argument("stamp", help="output: a file of constant bytes, written when the params are valid, e.g. data/params.checked")
+    args = parser.parse_args(argv)
+    load_params(args.params)
+    guard.check({args.stamp: STAMP_KIND}, inputs=[args.params])
+    write_bytes(args.stamp, STAMP)
+
+
+if __name__ == "__main__":
+    run_stage(main)
