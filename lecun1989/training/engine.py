@@ -19,6 +19,7 @@ from lecun1989.evaluation import scoring
 from lecun1989.network import fastnet, model
 from lecun1989.training import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
 from lecun1989.training.losses import LOSSES
+from lecun1989.training.native import engine as native
 from lecun1989.training.optimizers import make_optimizer
 
 PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
@@ -53,6 +54,9 @@ class Trainer:
         self.reference = reference
         self.tx = make_optimizer(variant, variant.epochs * n_train)
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
+        # The epoch's steps run in C++ (training/native/) where it can, else as the lax.scan below.
+        self.engine = "reference" if reference else native.choose(variant)
+        self.native_epoch = native.NativeEpoch(variant, variant.epochs * n_train) if self.engine == "native" else None
         self._epoch = jax.jit(self._one_seed_epoch)
         self._predict = jax.jit(self._one_seed_predict)
 
@@ -95,6 +99,9 @@ class Trainer:
             if v.dropout and not self.reference:  # the fast path takes masks, drawn as flax's Dropout draws them
                 keys = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(keys)
             dropout = keys if v.dropout else None
+        if self.native_epoch:
+            params, opt_state = self.native_epoch(self.to_engine(state.params), state.opt_state, X, Y, shift, dropout)
+            return State(self.from_engine(params), opt_state, state.data_key)
 
         def step(carry, sample):
             params, opt_state = carry

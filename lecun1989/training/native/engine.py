@@ -1,0 +1,130 @@
+"""The native engine from JAX: one training epoch of one seed as one XLA FFI call (epoch.cc).
+
+Inputs and outputs are the XLA engine's: fastnet's parameters and optax's state over them. JAX
+draws everything random (shifts, dropout masks) and computes the per-step optimizer scalars from
+optax's own schedule and counts; the C++ side runs the steps. `choose` picks the engine.
+"""
+
+import os
+import sys
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from lecun1989.pipeline.errors import PipelineError
+from lecun1989.training.native import build, layout
+from lecun1989.training.optimizers import ADAM_B1, ADAM_B2, ADAM_EPS, learning_rate
+
+TARGET = "lecun1989_train_epoch"
+ENV = "LECUN1989_ENGINE"  # native | xla; unset or auto: native where it can run
+ACTIVATIONS = {"tanh": 0, "relu": 1, "scaled_tanh": 2}
+HEADS = {"tanh": 0, "linear": 1, "scaled_tanh": 2}
+LOSSES = {"mse": 0, "softmax_xent": 1}
+OPTIMIZERS = {"sgd": 0, "adamw": 1}  # epoch.cc also has 2: a per-weight step array (for SDLM)
+STATE_ROWS = {"sgd": 0, "adamw": 2}
+
+_lock = threading.Lock()
+_build_problem = None  # None: not tried yet; "": built and registered; else why not
+_said = set()
+
+
+def _library_problem() -> str:
+    """"" once the library is built and registered with XLA, else why it could not be."""
+    global _build_problem
+    with _lock:
+        if _build_problem is None:
+            try:
+                lib = build.load()
+                jax.ffi.register_ffi_target(TARGET, jax.ffi.pycapsule(lib.lecun1989_train_epoch), platform="cpu")
+                _build_problem = ""
+            except (build.BuildError, OSError) as e:
+                _build_problem = str(e)
+    return _build_problem
+
+
+def problem(variant) -> str:
+    """Why the native engine cannot train this variant here ("" if it can)."""
+    if jax.default_backend() != "cpu":
+        return f"JAX runs on {jax.default_backend()}, the native engine on the CPU only"
+    for key, codes in (("activation", ACTIVATIONS), ("head", HEADS), ("loss", LOSSES), ("optimizer", OPTIMIZERS)):
+        if getattr(variant, key) not in codes:
+            return f"{key} {getattr(variant, key)!r} is not in the native engine"
+    return _library_problem()
+
+
+def choose(variant) -> str:
+    """"native" or "xla", by $LECUN1989_ENGINE; unset (or auto): native where it can run."""
+    wanted = os.environ.get(ENV, "auto")
+    if wanted not in ("auto", "native", "xla"):
+        raise PipelineError(f"{ENV}={wanted!r}: use native, xla, or auto (the default: native where it can run)")
+    if wanted == "xla":
+        return "xla"
+    why_not = problem(variant)
+    if not why_not:
+        return "native"
+    if wanted == "native":
+        raise PipelineError(f"{ENV}=native, but {why_not}; unset {ENV} to train on the XLA engine")
+    if why_not not in _said:  # one line per reason and process
+        _said.add(why_not)
+        print(f"native CPU engine unavailable ({why_not}); training on the XLA engine", file=sys.stderr)
+    return "xla"
+
+
+def _find(opt_state, kind):
+    return next((s for s in opt_state if isinstance(s, kind)), None)
+
+
+class NativeEpoch:
+    """epoch(fast_params, opt_state, X, Y, shift, keep) -> (fast_params, opt_state), traceable by jit."""
+
+    def __init__(self, variant, total_steps: int):
+        self.variant = variant
+        self.lr = learning_rate(variant, total_steps)
+
+    def step_scalars(self, opt_state, n: int):
+        """(n, 3): each step's learning rate and Adam's bias corrections, as optax computes them."""
+        i = jnp.arange(n, dtype=jnp.int32)
+        schedule, adam = _find(opt_state, optax.ScaleByScheduleState), _find(opt_state, optax.ScaleByAdamState)
+        lr = self.lr(schedule.count + i) if callable(self.lr) else jnp.full(n, self.lr, jnp.float32)
+        bc1 = bc2 = jnp.ones(n, jnp.float32)
+        if adam is not None:
+            count = adam.count + 1 + i  # optax's safe_increment, before the update
+            bc1, bc2 = 1 - ADAM_B1**count, 1 - ADAM_B2**count
+        return jnp.stack([lr, bc1, bc2], axis=1).astype(jnp.float32)
+
+    def __call__(self, fast_params, opt_state, X, Y, shift, keep):
+        v, n = self.variant, X.shape[0]
+        adam = _find(opt_state, optax.ScaleByAdamState)
+        state = jnp.stack([layout.pack(adam.mu), layout.pack(adam.nu)]) if adam else jnp.zeros((0, layout.N_PARAMS), jnp.float32)
+        keep = jnp.zeros((0, 12, 16), bool) if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
+        call = jax.ffi.ffi_call(TARGET, (jax.ShapeDtypeStruct((layout.N_PARAMS,), jnp.float32), jax.ShapeDtypeStruct(state.shape, jnp.float32)))
+        params, state = call(
+            X,
+            Y,
+            shift.astype(jnp.int32),
+            keep,
+            self.step_scalars(opt_state, n),
+            layout.pack(fast_params),
+            state,
+            activation=np.int32(ACTIVATIONS[v.activation]),
+            head=np.int32(HEADS[v.head]),
+            loss=np.int32(LOSSES[v.loss]),
+            optimizer=np.int32(OPTIMIZERS[v.optimizer]),
+            max_shift=np.int32(v.shift_pixels),
+            keep_prob=np.float32(1.0 - v.dropout),
+            b1=np.float64(ADAM_B1),
+            b2=np.float64(ADAM_B2),
+            eps=np.float64(ADAM_EPS),
+            weight_decay=np.float64(v.weight_decay),
+        )
+        new_state = []
+        for s in opt_state:  # optax's counts advance by the epoch's steps; Adam's moments come back
+            if isinstance(s, optax.ScaleByAdamState):
+                s = s._replace(count=s.count + n, mu=layout.unpack(state[0]), nu=layout.unpack(state[1]))
+            elif isinstance(s, optax.ScaleByScheduleState):
+                s = s._replace(count=s.count + n)
+            new_state.append(s)
+        return layout.unpack(params), tuple(new_state)
