@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "net.h", "simd.h")
-FLAGS = ("-O3", "-march=native", "-std=c++17", "-fno-math-errno", "-shared", "-fPIC")
+SOURCES = ("epoch.cc", "net.h", "backward.h", "simd.h")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
 BUILD_DIR = HERE / "build"
 
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "net.h"
+#include "backward.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -56,26 +56,26 @@ inline void output_gradient(Work& s, const Hyper& h, int label) {
   float d[16];
   store(d, dodz[0]);
   store(d + 8, dodz[1]);
-  for (int i = 0; i < 10; i++) s.dz4[i] = dout[i] * d[i];
+  for (int i = 0; i < 16; i++) s.dz4[i] = i < 10 ? dout[i] * d[i] : 0.0f;
 }
 
-// One update of every parameter, with optax's semantics: sgd p - lr g; adamw (optax.adamw) with
-// bias corrections bc1, bc2 = 1 - b^count given per step; SCALED_SGD p - lr scale g, scale per weight.
+// The update of parameters [begin, end), with optax's semantics: sgd p - lr g; adamw (optax.adamw)
+// with the bias corrections bc1, bc2 = 1 - b^count given per step; SCALED_SGD p - lr scale g, with a
+// step scale per weight.
 template <int O>
-void update(float* p, float* state, const float* g, const float* step, const Hyper& h) {
+void update(float* p, float* state, const float* g, const float* step, const Hyper& h, int begin, int end) {
   const float lr = step[0];
   if constexpr (O == SGD) {
-    for (int i = 0; i < N_PARAMS; i++) p[i] += g[i] * -lr;
+    for (int i = begin; i < end; i++) p[i] += g[i] * -lr;
   } else if constexpr (O == SCALED_SGD) {
     const float* scale = state;
-    for (int i = 0; i < N_PARAMS; i++) p[i] += g[i] * scale[i] * -lr;
+    for (int i = begin; i < end; i++) p[i] += g[i] * scale[i] * -lr;
   } else {
     float *mu = state, *nu = state + N_PARAMS;
     const float bc1 = step[1], bc2 = step[2];
-    const float b1 = h.b1, b2 = h.b2, c1 = h.c1, c2 = h.c2;
-    for (int i = 0; i < N_PARAMS; i++) {
-      mu[i] = c1 * g[i] + b1 * mu[i];
-      nu[i] = c2 * (g[i] * g[i]) + b2 * nu[i];
+    for (int i = begin; i < end; i++) {
+      mu[i] = h.c1 * g[i] + h.b1 * mu[i];
+      nu[i] = h.c2 * (g[i] * g[i]) + h.b2 * nu[i];
       float u = (mu[i] / bc1) / (std::sqrt(nu[i] / bc2) + h.eps);
       p[i] += (u + h.weight_decay * p[i]) * -lr;
     }
@@ -95,7 +95,7 @@ struct Epoch {
 template <class Act, int O>
 void run(const Epoch& e, const Hyper& h) {
   auto s = std::make_unique<Work>();
-  pad_borders(*s);
+  init_work(*s);
   const int side = 2 * e.max_shift + 1;
   for (int i = 0; i < e.n; i++) {
     const bool* keep = e.keep ? e.keep + i * 192 : nullptr;
@@ -106,8 +106,8 @@ void run(const Epoch& e, const Hyper& h) {
     dropout(*s, keep, h.keep_prob);
     forward_h3_out<Act>(*s, e.params);
     output_gradient(*s, h, e.y[i]);
-    backward<Act>(*s, e.params, keep, h.keep_prob);
-    update<O>(e.params, e.state, s->grad, e.steps + 3 * i, h);
+    const float* step = e.steps + 3 * i;
+    backward<Act>(*s, e.params, keep, h.keep_prob, [&](int begin, int end) { update<O>(e.params, e.state, s->grad, step, h, begin, end); });
   }
 }
 

@@ -1,10 +1,11 @@
 """The native engine's flat parameter order, as an index table into fastnet's layout.
 
-fastnet's parameters (and the optimizer state over them) are flattened in FAST_KEYS order; the
-engine reads PACK[i] as its parameter i. Its order puts the blocks that it reads 8 at a time first,
-at multiples of 8 (offsets in net.h), and keeps H2's connected weights only, per group of 4 output
-maps as (25 kernel offsets, 8 input maps, 4 output maps). UNPACK is the inverse: fastnet's flat
-position j reads the engine's UNPACK[j], or the zero appended after them (H2's unconnected weights).
+fastnet's parameters (and the optimizer state over them) are flattened in FAST_KEYS order and a zero
+appended; the engine's parameter i is that vector's element PACK[i]. Its order (net.h's offsets)
+keeps H2's connected weights only, per group of 4 output maps as (25 kernel offsets, 8 input maps, 4
+output maps), and pads the output layer's rows of 30, b3 and b4 with zeros to whole vectors of 8
+(PACK points those at the appended zero). UNPACK is the inverse, with H2's unconnected weights read
+from a zero appended to the engine's vector.
 """
 
 import jax.numpy as jnp
@@ -14,37 +15,45 @@ from lecun1989.network.model import H2_GROUPS
 
 FAST_SHAPES = {"w1": (12, 25), "b1": (12, 64), "w2": (12, 300), "b2": (12, 16), "w3": (30, 192), "b3": (30,), "w4": (10, 30), "b4": (10,)}
 FAST_KEYS = tuple(FAST_SHAPES)
-ENGINE_ORDER = ("w2", "w3", "b1", "b2", "w1", "w4", "b3", "b4")  # net.h: W2 = 0, W3 = 2400, ...
-N_PARAMS = 9760
+ENGINE_ORDER = ("w2", "w3", "b1", "b2", "w4", "b4", "b3", "w1")
+PADDED = {"w4": (10, 32), "b4": (16,), "b3": (32,)}
+N_FAST = sum(int(np.prod(s)) for s in FAST_SHAPES.values())
+N_PARAMS = 9792  # net.h: 9,760 parameters, padding, and 4 zeros to a multiple of 8
 
 
 def _fast_offsets() -> dict:
     sizes = [int(np.prod(FAST_SHAPES[k])) for k in FAST_KEYS]
-    return dict(zip(FAST_KEYS, np.cumsum([0, *sizes[:-1]])))
+    return dict(zip(FAST_KEYS, np.cumsum([0, *sizes[:-1]]).tolist()))
+
+
+def _block(key: str, start: int) -> np.ndarray:
+    index = start + np.arange(np.prod(FAST_SHAPES[key])).reshape(FAST_SHAPES[key])
+    if key == "w2":  # fastnet's w2[out map, (k, in map)] -> [group, k, j, o], in map = H2_GROUPS[group][j]
+        by_input = index.reshape(12, 25, 12)
+        return np.stack([by_input[4 * g : 4 * g + 4][:, :, list(maps)].transpose(1, 2, 0) for g, maps in enumerate(H2_GROUPS)])
+    if key in PADDED:
+        padded = np.full(PADDED[key], N_FAST)
+        padded[tuple(slice(0, n) for n in index.shape)] = index
+        return padded
+    return index
 
 
 def _pack() -> tuple[np.ndarray, dict]:
     start = _fast_offsets()
-    blocks = []
-    for key in ENGINE_ORDER:
-        index = start[key] + np.arange(np.prod(FAST_SHAPES[key])).reshape(FAST_SHAPES[key])
-        if key == "w2":  # fastnet's w2[out map, (k, in map)] -> [group, k, j, o], in map = H2_GROUPS[group][j]
-            by_input = index.reshape(12, 25, 12)
-            index = np.stack([by_input[4 * g : 4 * g + 4][:, :, list(maps)].transpose(1, 2, 0) for g, maps in enumerate(H2_GROUPS)])
-        blocks.append(index.ravel())
+    blocks = [_block(key, start[key]).ravel() for key in ENGINE_ORDER]
     offsets = dict(zip(ENGINE_ORDER, np.cumsum([0, *[len(b) for b in blocks[:-1]]]).tolist()))
-    return np.concatenate(blocks).astype(np.int32), offsets
+    flat = np.concatenate(blocks)
+    return np.concatenate([flat, np.full(N_PARAMS - len(flat), N_FAST)]).astype(np.int32), offsets
 
 
-PACK, OFFSETS = _pack()  # OFFSETS: where each block starts, as net.h's constants
-N_FAST = sum(int(np.prod(s)) for s in FAST_SHAPES.values())
+PACK, OFFSETS = _pack()  # OFFSETS: where each block starts, net.h's constants
 UNPACK = np.full(N_FAST, N_PARAMS, np.int32)
-UNPACK[PACK] = np.arange(N_PARAMS, dtype=np.int32)
+UNPACK[PACK[PACK < N_FAST]] = np.flatnonzero(PACK < N_FAST).astype(np.int32)
 
 
 def pack(fast: dict):
-    """fastnet's parameter dict (or an optimizer moment over it) -> the engine's flat (9760,) vector."""
-    return jnp.concatenate([fast[k].reshape(-1) for k in FAST_KEYS])[PACK]
+    """fastnet's parameter dict (or an optimizer moment over it) -> the engine's flat vector."""
+    return jnp.concatenate([*[fast[k].reshape(-1) for k in FAST_KEYS], jnp.zeros((1,), jnp.float32)])[PACK]
 
 
 def unpack(flat) -> dict:
