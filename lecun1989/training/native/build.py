@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "net.h", "backward.h", "simd.h")
+SOURCES = ("epoch.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
 BUILD_DIR = HERE / "build"
 

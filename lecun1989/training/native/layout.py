@@ -3,8 +3,8 @@
 fastnet's parameters (and the optimizer state over them) are flattened in FAST_KEYS order and a zero
 appended; the engine's parameter i is that vector's element PACK[i]. Its order (net.h's offsets)
 keeps H2's connected weights only, per group of 4 output maps as (25 kernel offsets, 8 input maps, 4
-output maps), and pads the output layer's rows of 30, b3 and b4 with zeros to whole vectors of 8
-(PACK points those at the appended zero). UNPACK is the inverse, with H2's unconnected weights read
+output maps), and pads the rows of w1 (25) and w4 (30), b3 and b4 with zeros to whole vectors of
+8 (PACK points those at the appended zero). UNPACK is the inverse, with H2's unconnected weights read
 from a zero appended to the engine's vector.
 """
 
@@ -16,9 +16,9 @@ from lecun1989.network.model import H2_GROUPS
 FAST_SHAPES = {"w1": (12, 25), "b1": (12, 64), "w2": (12, 300), "b2": (12, 16), "w3": (30, 192), "b3": (30,), "w4": (10, 30), "b4": (10,)}
 FAST_KEYS = tuple(FAST_SHAPES)
 ENGINE_ORDER = ("w2", "w3", "b1", "b2", "w4", "b4", "b3", "w1")
-PADDED = {"w4": (10, 32), "b4": (16,), "b3": (32,)}
+PADDED = {"w4": (10, 32), "b4": (16,), "b3": (32,), "w1": (12, 32)}
 N_FAST = sum(int(np.prod(s)) for s in FAST_SHAPES.values())
-N_PARAMS = 9792  # net.h: 9,760 parameters, padding, and 4 zeros to a multiple of 8
+N_PARAMS = 9872  # net.h: 9,760 parameters and 112 zeros of padding
 
 
 def _fast_offsets() -> dict:

@@ -2,8 +2,9 @@
 //
 // Parameters live in one flat array in the engine's own order (layout.py builds it from fastnet's
 // layout; the offsets below must match its OFFSETS). Unlike fastnet, H2 keeps only its connected
-// weights: per group of 4 output maps, (25 kernel offsets, 8 input maps, 4 output maps). The output
-// layer's rows and the small biases are padded with zeros to whole V (they stay zero in training).
+// weights: per group of 4 output maps, (25 kernel offsets, 8 input maps, 4 output maps). The rows of
+// w1 and w4 and the small biases are padded with zeros to whole V; the padding's gradient is 0, so it
+// stays 0.
 // The 8 lanes of a V run over positions (H1: one row of 8; H2: 16 = 2 V), the long axis.
 #pragma once
 
@@ -14,8 +15,8 @@
 namespace lecun1989 {
 
 constexpr int W2 = 0, W3 = 2400, B1 = 8160, B2 = 8928, W4 = 9120, B4 = 9440, B3 = 9456, W1 = 9488;
-constexpr int N_PARAMS = 9792;  // 9,760 parameters and 32 zeros of padding
-constexpr int W4_ROW = 32;      // H3's 30 units, padded
+constexpr int N_PARAMS = 9872;  // 9,760 parameters and 112 zeros of padding
+constexpr int W1_ROW = 32, W4_ROW = 32;  // w1: 25 kernel offsets, w4: H3's 30 units, padded
 constexpr int H2_MAPS[3][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {4, 5, 6, 7, 8, 9, 10, 11}, {0, 1, 2, 3, 8, 9, 10, 11}};
 constexpr float PAD = -1.0f;  // the paper pads with the background value
 
@@ -28,7 +29,6 @@ struct alignas(64) Work {
   float p2[300][16];       // H2's patches: row (kernel offset k, input map), column position
   float h2[12][16], h2d[192], h3[32], out[16];  // h2d: H2 after dropout
   float dz4[16], dz3[32], dh2d[192], dz2[12][16], dp2[300][16], dh1p[12][2][12][8], dz1[12][64];
-  float grad[N_PARAMS];
 };
 
 struct Tanh {
@@ -56,7 +56,6 @@ void fill(Array& a, float value) {
 inline void init_work(Work& s) {  // the padding never changes: written once per epoch
   fill(s.x, PAD);
   fill(s.h1p, PAD);
-  fill(s.grad, 0.0f);  // the zero padding's gradient
   fill(s.out, 0.0f);
 }
 
@@ -80,21 +79,21 @@ inline V h1_patch(const Work& s, int k, int oy) {
 
 template <class Act>
 void forward_h1(Work& s, const float* p) {
-  for (int m0 = 0; m0 < 12; m0 += 3)  // 3 maps x 4 rows of positions: 12 accumulators
+  for (int m0 = 0; m0 < 12; m0 += 2)  // 2 maps x 4 rows of positions: 8 accumulators
     for (int y0 = 0; y0 < 8; y0 += 4) {
-      V acc[3][4];
-      for (int i = 0; i < 3; i++)
+      V acc[2][4];
+      for (int i = 0; i < 2; i++)
         for (int r = 0; r < 4; r++) acc[i][r] = load(p + B1 + (m0 + i) * 64 + (y0 + r) * 8);
 #pragma GCC unroll 25
       for (int k = 0; k < 25; k++) {
         V x[4];
         for (int r = 0; r < 4; r++) x[r] = h1_patch(s, k, y0 + r);
-        for (int i = 0; i < 3; i++) {
-          float w = p[W1 + (m0 + i) * 25 + k];
+        for (int i = 0; i < 2; i++) {
+          float w = p[W1 + (m0 + i) * W1_ROW + k];
           for (int r = 0; r < 4; r++) acc[i][r] += w * x[r];
         }
       }
-      for (int i = 0; i < 3; i++)
+      for (int i = 0; i < 2; i++)
         for (int r = 0; r < 4; r++) store(s.h1[m0 + i] + (y0 + r) * 8, Act::f(acc[i][r]));
     }
 }

@@ -37,6 +37,12 @@ inline V sum8(const V a[8]) {
   return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11) + __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
+inline V vsqrt(V a) {  // vectorized by the compiler (-fno-math-errno)
+  V r;
+  for (int i = 0; i < W; i++) r[i] = std::sqrt(a[i]);
+  return r;
+}
+
 inline float sum(V a) {
   float s = 0.0f;
   for (int i = 0; i < W; i++) s += a[i];
