@@ -50,8 +50,8 @@ inline float sum(V a) {
 }
 
 // tanh as a rational function (odd degree 13 over even degree 6, Eigen's float coefficients), max
-// abs error ~3e-7 against float64 tanh (tests/test_native.py checks it), vectorized; libm's tanhf is
-// scalar and was the C step's largest cost. Beyond |x| = 7.905 the float result is +-1.
+// abs error 3.9e-7 against float64 tanh (measured over [-9, 9] in float32), vectorized; libm's tanhf
+// is scalar and was the throwaway C step's largest cost. Beyond |x| = 7.905 float32 tanh is +-1.
 inline V tanh(V x) {
   x = vmax(vmin(x, splat(7.90531110763549805f)), splat(-7.90531110763549805f));
   V x2 = x * x;
