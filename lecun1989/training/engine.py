@@ -6,6 +6,7 @@ The default engine runs fastnet (im2col gathers, parameters and optimizer state 
 during training); `reference=True` runs the readable Flax model instead, with the same random draws
 and optimizer, which is how tests check the fast path."""
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -54,11 +55,20 @@ class Trainer:
         self.reference = reference
         self.tx = make_optimizer(variant, variant.epochs * n_train)
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
-        # The epoch's steps run in C++ (training/native/) where it can, else as the lax.scan below.
-        self.engine = "reference" if reference else native.choose(variant)
-        self.native_epoch = native.NativeEpoch(variant, variant.epochs * n_train) if self.engine == "native" else None
         self._epoch = jax.jit(self._one_seed_epoch)
         self._predict = jax.jit(self._one_seed_predict)
+
+    @functools.cached_property
+    def native_epoch(self):
+        """The epoch in C++ (training/native/) where that engine runs, else None: then the lax.scan
+        below runs it. Chosen on first use, so that evaluation alone never builds the engine."""
+        if self.reference or native.choose(self.variant) != "native":
+            return None
+        return native.NativeEpoch(self.variant, self.variant.epochs * self.n_train)
+
+    @property
+    def engine(self) -> str:
+        return "reference" if self.reference else "native" if self.native_epoch else "xla"
 
     def seeds(self) -> list[int]:
         return [self.variant.seed + i for i in range(self.variant.n_seeds)]

@@ -44,7 +44,13 @@ def library_path() -> Path:
     if probe.returncode:
         raise BuildError(f"{cxx} -march=native failed: {_first_line(probe.stderr)}")
     key = hashlib.sha256()
-    for part in (*[(HERE / s).read_bytes() for s in SOURCES], " ".join(FLAGS).encode(), cxx.encode(), probe.stdout.encode(), _jax_version().encode()):
+    for part in (
+        *[(HERE / s).read_bytes() for s in SOURCES],
+        " ".join(FLAGS).encode(),
+        cxx.encode(),
+        probe.stdout.encode(),
+        _jax_version().encode(),
+    ):
         key.update(hashlib.sha256(part).digest())
     return BUILD_DIR / f"lecun1989_native-{key.hexdigest()[:16]}.so"
 

@@ -32,7 +32,7 @@ _said = set()
 
 
 def _library_problem() -> str:
-    """"" once the library is built and registered with XLA, else why it could not be."""
+    """The empty string once the library is built and registered with XLA, else why it could not be."""
     global _build_problem
     with _lock:
         if _build_problem is None:
@@ -56,7 +56,7 @@ def problem(variant) -> str:
 
 
 def choose(variant) -> str:
-    """"native" or "xla", by $LECUN1989_ENGINE; unset (or auto): native where it can run."""
+    """The engine, "native" or "xla", by $LECUN1989_ENGINE; unset (or auto): native where it can run."""
     wanted = os.environ.get(ENV, "auto")
     if wanted not in ("auto", "native", "xla"):
         raise PipelineError(f"{ENV}={wanted!r}: use native, xla, or auto (the default: native where it can run)")
@@ -100,7 +100,9 @@ class NativeEpoch:
         adam = _find(opt_state, optax.ScaleByAdamState)
         state = jnp.stack([layout.pack(adam.mu), layout.pack(adam.nu)]) if adam else jnp.zeros((0, layout.N_PARAMS), jnp.float32)
         keep = jnp.zeros((0, 12, 16), bool) if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
-        call = jax.ffi.ffi_call(TARGET, (jax.ShapeDtypeStruct((layout.N_PARAMS,), jnp.float32), jax.ShapeDtypeStruct(state.shape, jnp.float32)))
+        call = jax.ffi.ffi_call(
+            TARGET, (jax.ShapeDtypeStruct((layout.N_PARAMS,), jnp.float32), jax.ShapeDtypeStruct(state.shape, jnp.float32))
+        )
         params, state = call(
             X,
             Y,
