@@ -133,13 +133,13 @@ def test_without_a_compiler_training_falls_back_to_xla_with_one_line(no_compiler
 
 def test_native_asked_for_but_unavailable_is_one_clear_error(no_compiler):
     with pytest.raises(PipelineError, match="LECUN1989_ENGINE=native, but no C\\+\\+ compiler"):
-        Trainer(variant("lecun1989"), 20)
+        native.choose(variant("lecun1989"))
 
 
 def test_unknown_engine_name_is_refused(monkeypatch):
     monkeypatch.setenv(native.ENV, "fortran")
     with pytest.raises(PipelineError, match="LECUN1989_ENGINE='fortran': use native, xla, or auto"):
-        Trainer(variant("lecun1989"), 20)
+        native.choose(variant("lecun1989"))
 
 
 def test_a_failing_compiler_is_reported_with_its_error(monkeypatch, tmp_path):
@@ -148,3 +148,26 @@ def test_a_failing_compiler_is_reported_with_its_error(monkeypatch, tmp_path):
     with pytest.raises(build.BuildError, match="failed on epoch.cc"):
         build.build()
     assert not list((tmp_path / "build").glob("*.so"))
+
+
+def test_per_weight_step_optimizer_is_sgd_scaled_per_weight():
+    """The kernel's SGD with a per-weight step array (for SDLM): scale 1 is SGD to the bit, 0.5
+    halves the step exactly, 0 freezes a block."""
+    X, Y = data(30)
+    v = variant("lecun1989")
+    t = Trainer(v, 30)
+    assert t.engine == "native"  # built and registered
+    epoch = native.NativeEpoch(v, 30)
+    params = layout.pack(fastnet.to_fast(t.init_one(0).params))
+    steps = epoch.step_scalars(t.init_one(0).opt_state, 30)
+    run = jax.jit(
+        lambda state, optimizer, steps: epoch.run(params, state, X, Y, jnp.zeros(30, jnp.int32), None, steps, optimizer)[0],
+        static_argnums=1,
+    )
+    sgd = run(jnp.zeros((0, layout.N_PARAMS)), native.OPTIMIZERS["sgd"], steps)
+    ones = jnp.ones((1, layout.N_PARAMS))
+    assert max_diff(run(ones, native.SCALED_SGD, steps), sgd) == 0.0
+    assert max_diff(run(ones * 0.5, native.SCALED_SGD, steps * 2.0), sgd) == 0.0
+    w1 = slice(layout.OFFSETS["w1"], layout.N_PARAMS)
+    frozen = run(ones.at[0, w1].set(0.0), native.SCALED_SGD, steps)
+    assert max_diff(frozen[w1], params[w1]) == 0.0 and max_diff(frozen, params) > 1e-3

@@ -23,8 +23,8 @@ ENV = "LECUN1989_ENGINE"  # native | xla; unset or auto: native where it can run
 ACTIVATIONS = {"tanh": 0, "relu": 1, "scaled_tanh": 2}
 HEADS = {"tanh": 0, "linear": 1, "scaled_tanh": 2}
 LOSSES = {"mse": 0, "softmax_xent": 1}
-OPTIMIZERS = {"sgd": 0, "adamw": 1}  # epoch.cc also has 2: a per-weight step array (for SDLM)
-STATE_ROWS = {"sgd": 0, "adamw": 2}
+OPTIMIZERS = {"sgd": 0, "adamw": 1}
+SCALED_SGD = 2  # p - lr * scale * g, scale per weight (state row 0): SDLM's step, not yet wired to optax
 
 _lock = threading.Lock()
 _build_problem = None  # None: not tried yet; "": built and registered; else why not
@@ -96,33 +96,12 @@ class NativeEpoch:
         return jnp.stack([lr, bc1, bc2], axis=1).astype(jnp.float32)
 
     def __call__(self, fast_params, opt_state, X, Y, shift, keep):
-        v, n = self.variant, X.shape[0]
         adam = _find(opt_state, optax.ScaleByAdamState)
         state = jnp.stack([layout.pack(adam.mu), layout.pack(adam.nu)]) if adam else jnp.zeros((0, layout.N_PARAMS), jnp.float32)
-        keep = jnp.zeros((0, 12, 16), bool) if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
-        call = jax.ffi.ffi_call(
-            TARGET, (jax.ShapeDtypeStruct((layout.N_PARAMS,), jnp.float32), jax.ShapeDtypeStruct(state.shape, jnp.float32))
-        )
-        params, state = call(
-            X,
-            Y,
-            shift.astype(jnp.int32),
-            keep,
-            self.step_scalars(opt_state, n),
-            layout.pack(fast_params),
-            state,
-            activation=np.int32(ACTIVATIONS[v.activation]),
-            head=np.int32(HEADS[v.head]),
-            loss=np.int32(LOSSES[v.loss]),
-            optimizer=np.int32(OPTIMIZERS[v.optimizer]),
-            max_shift=np.int32(v.shift_pixels),
-            keep_prob=np.float32(1.0 - v.dropout),
-            b1=np.float64(ADAM_B1),
-            b2=np.float64(ADAM_B2),
-            eps=np.float64(ADAM_EPS),
-            weight_decay=np.float64(v.weight_decay),
-        )
-        new_state = []
+        keep = None if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
+        steps = self.step_scalars(opt_state, X.shape[0])
+        params, state = self.run(layout.pack(fast_params), state, X, Y, shift, keep, steps, OPTIMIZERS[self.variant.optimizer])
+        new_state, n = [], X.shape[0]
         for s in opt_state:  # optax's counts advance by the epoch's steps; Adam's moments come back
             if isinstance(s, optax.ScaleByAdamState):
                 s = s._replace(count=s.count + n, mu=layout.unpack(state[0]), nu=layout.unpack(state[1]))
@@ -130,3 +109,28 @@ class NativeEpoch:
                 s = s._replace(count=s.count + n)
             new_state.append(s)
         return layout.unpack(params), tuple(new_state)
+
+    def run(self, params, state, X, Y, shift, keep, steps, optimizer: int):
+        """The FFI call on the engine's flat vectors: params (N_PARAMS,), state (rows, N_PARAMS) (Adam:
+        mu, nu; optimizer 2: the per-weight step scale), keep (n, 12, 16) or None, steps (n, 3)."""
+        v = self.variant
+        out = (jax.ShapeDtypeStruct(params.shape, jnp.float32), jax.ShapeDtypeStruct(state.shape, jnp.float32))
+        return jax.ffi.ffi_call(TARGET, out)(
+            X,
+            Y,
+            shift.astype(jnp.int32),
+            jnp.zeros((0, 12, 16), bool) if keep is None else keep,
+            steps,
+            params,
+            state,
+            activation=np.int32(ACTIVATIONS[v.activation]),
+            head=np.int32(HEADS[v.head]),
+            loss=np.int32(LOSSES[v.loss]),
+            optimizer=np.int32(optimizer),
+            max_shift=np.int32(v.shift_pixels),
+            keep_prob=np.float32(1.0 - v.dropout),
+            b1=np.float64(ADAM_B1),
+            b2=np.float64(ADAM_B2),
+            eps=np.float64(ADAM_EPS),
+            weight_decay=np.float64(v.weight_decay),
+        )
