@@ -2,9 +2,10 @@
 per epoch. Each seed runs the same compiled one-seed program; the seeds of a variant are spread over
 one thread per CPU core.
 
-The default engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
-during training); `reference=True` runs the readable Flax model instead, with the same random draws
-and optimizer, which is how tests check the fast path."""
+The XLA engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
+during training); the native engine (training/native/, the default where it can run) runs the same
+epoch in C++ with the same inputs and outputs; `reference=True` runs the readable Flax model instead,
+with the same random draws and optimizer, which is how tests check both fast paths."""
 
 import functools
 import os
