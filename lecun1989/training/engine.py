@@ -2,10 +2,12 @@
 per epoch. Each seed runs the same compiled one-seed program; the seeds of a variant are spread over
 one thread per CPU core.
 
-The default engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
-during training); `reference=True` runs the readable Flax model instead, with the same random draws
-and optimizer, which is how tests check the fast path."""
+The XLA engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
+during training); the native engine (training/native/, the default where it can run) runs the same
+epoch in C++ with the same inputs and outputs; `reference=True` runs the readable Flax model instead,
+with the same random draws and optimizer, which is how tests check both fast paths."""
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -20,6 +22,7 @@ from lecun1989.network import fastnet, hessian, model
 from lecun1989.pipeline.errors import ParamsError
 from lecun1989.training import vectorized, xla_cpu  # noqa: F401  (xla_cpu sets XLA's CPU flags before the backend starts)
 from lecun1989.training.losses import LOSSES
+from lecun1989.training.native import engine as native
 from lecun1989.training.optimizers import make_optimizer
 
 PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
@@ -73,6 +76,18 @@ class Trainer:
         vectorized.announce(mode)
         self.vectorized = vectorized.VectorizedRuns(self._one_seed_epoch) if mode == "vectorized" else None
 
+    @functools.cached_property
+    def native_epoch(self):
+        """The epoch in C++ (training/native/) where that engine runs, else None: then the lax.scan
+        below runs it. Chosen on first use, so that evaluation alone never builds the engine."""
+        if self.reference or native.choose(self.variant) != "native":
+            return None
+        return native.NativeEpoch(self.variant, self.variant.epochs * self.n_train)
+
+    @property
+    def engine(self) -> str:
+        return "reference" if self.reference else "native" if self.native_epoch else "xla"
+
     def seeds(self) -> list[int]:
         return self._seeds
 
@@ -119,6 +134,9 @@ class Trainer:
             if v.dropout and not self.reference:  # the fast path takes masks, drawn as flax's Dropout draws them
                 keys = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(keys)
             dropout = keys if v.dropout else None
+        if self.native_epoch:
+            params, opt_state = self.native_epoch(self.to_engine(state.params), state.opt_state, X, Y, shift, dropout)
+            return State(self.from_engine(params), opt_state, state.data_key)
 
         extra_args = {} if h is None else {"hessian": self.to_engine(h)}  # sdlm's per-weight curvature
 

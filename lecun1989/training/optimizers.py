@@ -15,12 +15,17 @@ def geometric_per_epoch(lr: float, lr_end: float, epochs: int, steps_per_epoch: 
     return lambda count: lr * jnp.float32(factor) ** (count // steps_per_epoch)
 
 
-def make_optimizer(variant, total_steps: int) -> optax.GradientTransformation:
-    lr = variant.lr
+def learning_rate(variant, total_steps: int):
+    """The step size: a float, or a schedule of the step count over the whole run."""
     if variant.lr_schedule == "linear":
-        lr = optax.linear_schedule(variant.lr, variant.lr_end, total_steps)
+        return optax.linear_schedule(variant.lr, variant.lr_end, total_steps)
     if variant.lr_schedule == "geometric_per_epoch":
-        lr = geometric_per_epoch(variant.lr, variant.lr_end, variant.epochs, total_steps // variant.epochs)
+        return geometric_per_epoch(variant.lr, variant.lr_end, variant.epochs, total_steps // variant.epochs)
+    return variant.lr
+
+
+def make_optimizer(variant, total_steps: int) -> optax.GradientTransformation:
+    lr = learning_rate(variant, total_steps)
     if variant.optimizer == "sgd":
         return optax.sgd(lr)
     if variant.optimizer == "sdlm":
