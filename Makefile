@@ -9,6 +9,7 @@
 #   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
 #   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
 #   make bench   training and preprocessing speed against the seed's way (a few minutes)
+#   make native  compile the native CPU training engine for this machine (make venv does it)
 # The environment: .venv, made by uv (itself installed from PyPI into .uv/) from uv.lock, with
 # this project installed in it editable. `source .venv/bin/activate` puts python and dvc on PATH.
 PYTHON ?= python3
@@ -23,9 +24,14 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test lint venv bench results figures verify verify-quick verify-quick-update metrics-diff
+.PHONY: repro test lint venv native bench results figures verify verify-quick verify-quick-update metrics-diff
 
-venv: $(STAMP)
+venv: $(STAMP) native
+
+# The native CPU engine (lecun1989/training/native/), compiled with $(CXX) or g++ for this CPU. Without
+# a compiler it says so in one line and training runs on the XLA engine; first use builds it too.
+native: $(STAMP)
+	$(RUN) python -m lecun1989.training.native.build
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else f"lecun1989 needs Python 3.11 or newer (numpy 2.4 and jax 0.10 have no wheels for {sys.version.split()[0]}): run make PYTHON=python3.11 (or newer)")'

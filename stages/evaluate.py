@@ -15,9 +15,12 @@ PER_RUN (JSON): every run's draw, seed, loss, error %, misses and reject_for_1pc
 kept test digits when 0..20% are rejected, lowest margin first.
 --misread PNG: the test digits the first run misreads, captioned true->predicted and k/N, the
 number of the N runs of its draw that misread the digit too.
+Every output is replaced only if it holds an output of its own kind (refused before any work), and
+all of them are replaced together when the stage succeeds.
 """
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -46,11 +49,15 @@ def main(argv=None):
     from lecun1989.data import prepared
     from lecun1989.evaluation import scoring
     from lecun1989.evaluation.curves import run_label
-    from lecun1989.evaluation.outputs import REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
-    from lecun1989.pipeline.atomic import write_bytes, write_json
+    from lecun1989.evaluation.outputs import KINDS, REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
+    from lecun1989.pipeline import guard
+    from lecun1989.pipeline.atomic import staged, write_bytes, write_json
     from lecun1989.training import checkpoint
     from lecun1989.training.engine import Trainer
 
+    paths = {kind: getattr(args, kind) for kind in KINDS if getattr(args, kind)}
+    guard.check({path: KINDS[kind] for kind, path in paths.items()}, inputs=[args.prepared_dir, args.model])
+    out = {}  # output kind -> bytes, all written together at the end
     draws = [d for d, _ in runs]
     data = {draw: prepared.load(prepared.draw_dir(args.prepared_dir, draw)) for draw in dict.fromkeys(draws)}
     trainer = Trainer(variant, len(data[draws[0]]["train"]["y"]), seeds=[seed for _, seed in runs])
@@ -77,16 +84,19 @@ def main(argv=None):
             per_run[split]["reject_for_1pct_error"] = reject.tolist()
             predicted = scoring.predictions(s["outputs"])
             if args.confusion:
-                write_bytes(args.confusion, confusion_csv(labels, predicted, y))
+                out["confusion"] = confusion_csv(labels, predicted, y)
             if args.reject_curve:
                 curve = np.stack([scoring.error_at_reject(o, t, REJECT_GRID_PCT) for o, t in zip(s["outputs"], y)])
-                write_bytes(args.reject_curve, reject_curve_csv(labels, curve))
+                out["reject_curve"] = reject_curve_csv(labels, curve)
             if args.misread:
                 first = [i for i, d in enumerate(draws) if d == draws[0]]
-                picture = misread_png(args.variant, [labels[i] for i in first], x[0], y[0], predicted[first])
-                write_bytes(args.misread, picture)
-    write_json(args.per_run, per_run)
-    write_json(args.metrics, metrics)
+                out["misread"] = misread_png(args.variant, [labels[i] for i in first], x[0], y[0], predicted[first])
+    with staged(files=paths.values()) as scratch:
+        for kind, path in paths.items():
+            if kind in out:
+                write_bytes(scratch[Path(path)], out[kind])
+        write_json(scratch[Path(args.per_run)], per_run)
+        write_json(scratch[Path(args.metrics)], metrics)
     t = metrics["test"]
     print(
         f"evaluate {args.variant}: test error {t['error_pct']['mean']:.2f}% +- {t['error_pct']['std']:.2f}, "

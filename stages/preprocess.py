@@ -5,7 +5,8 @@ Reads: RAW_DIR (the IDX files of the download stage, checked against their diges
 Writes: OUT_DIR/draw_<draw>/{train,val,test}_{x,y,index}.npy and manifest.json for each draw:
 pixels in [-1, 1], integer labels, and the index of every digit in its original MNIST split
 (train and val index MNIST's training set, test its test set). How the digits are drawn:
-lecun1989/data/preprocessing.py.
+lecun1989/data/preprocessing.py. OUT_DIR is replaced only if it is missing or holds a prepared
+folder (draw_<draw>/ folders); anything else is refused.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import numpy as np
 
 from lecun1989.data import idx, prepared
 from lecun1989.data.preprocessing import draw_indices, to_16x16
+from lecun1989.pipeline import guard
 from lecun1989.pipeline.errors import run_stage
 from lecun1989.pipeline.params import load_dataset
 
@@ -29,6 +31,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     cfg = load_dataset(args.dataset, args.params)
+    guard.check({args.out_dir: prepared.KIND}, inputs=[args.raw_dir])
     raw = idx.read_raw(args.raw_dir)
     draws = {}
     for draw in cfg.draws:

@@ -12,12 +12,16 @@ the epoch, 1..epochs) the train, val and test loss and error % of every run and 
 max over runs, as plots/metrics/{runs/d<draw>_s<seed>,mean,min,max}/{train,val,test}_{loss,error}.tsv,
 and the last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
 it never edits dvc.yaml nor saves an experiment; dvc.yaml declares the folder and its plots.
+Refuses (before any work) an output path that holds anything but its own kind of output, and a run
+whose final train error is near chance (training did not learn). MODEL and CURVES_DIR are replaced
+together, only when training succeeds: a failed run leaves both as they were.
 Progress: one line per epoch on stderr (a progress bar when stderr is a terminal and CI is
 unset); --quiet prints nothing.
 """
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -42,13 +46,15 @@ def main(argv=None):
     import jax.numpy as jnp
 
     from lecun1989.data import prepared
-    from lecun1989.evaluation.curves import log_epoch, open_live, run_label
-    from lecun1989.pipeline.atomic import output_dir
+    from lecun1989.evaluation import curves
+    from lecun1989.pipeline import guard
+    from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
     from lecun1989.training import checkpoint
     from lecun1989.training.engine import Trainer
-    from lecun1989.training.guards import check_finite
+    from lecun1989.training.guards import check_finite, check_learned
 
+    guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
     data = {draw: prepared.load(prepared.draw_dir(args.prepared_dir, draw)) for draw in dict.fromkeys(d for d, _ in runs)}
     # One array per draw on the device; every run of a draw refers to it.
     arrays = {
@@ -58,25 +64,26 @@ def main(argv=None):
     splits = {split: ([arrays[d][split][0] for d, _ in runs], [arrays[d][split][1] for d, _ in runs]) for split in prepared.SPLITS}
     X, Y = splits["train"]
     trainer = Trainer(variant, len(Y[0]), seeds=[seed for _, seed in runs])
-    labels = [run_label(d, s) for d, s in runs]
+    labels = [curves.run_label(d, s) for d, s in runs]
     state = trainer.init()
 
     progress = Progress(args.variant, variant.epochs, len(runs), args.quiet)
     start = time.perf_counter()
-    # The curves are written into a scratch folder that replaces curves_dir only when training
-    # succeeds: a diverged or killed run leaves no partial curves behind.
-    with output_dir(args.curves_dir) as curves_scratch:
-        live = open_live(curves_scratch)
+    # The curves and the model are written to scratch places that replace both outputs together
+    # when training succeeds: a diverged, unlearned, killed or out-of-space run changes neither.
+    with staged(files=[args.model], folders=[args.curves_dir]) as scratch:
+        live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
             for epoch in range(1, variant.epochs + 1):
                 state = trainer.train_epoch(state, epoch - 1, X, Y)
                 scores = {split: trainer.score(state.params, x, y) for split, (x, y) in splits.items()}
                 check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, labels, epoch)
-                log_epoch(live, epoch, scores, labels)
+                curves.log_epoch(live, epoch, scores, labels)
                 progress.epoch(epoch, scores, time.perf_counter() - start)
         finally:
             progress.close()
-    checkpoint.save(args.model, state.params)
+        check_learned(scores["train"]["error"], args.variant, labels, variant.epochs)
+        checkpoint.save(scratch[Path(args.model)], state.params)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import numpy as np
 
 # H2 group g (output maps 4g .. 4g+3) reads these H1 maps: the paper's table, written out here.
 H2_TABLE = ([0, 1, 2, 3, 4, 5, 6, 7], [4, 5, 6, 7, 8, 9, 10, 11], [0, 1, 2, 3, 8, 9, 10, 11])
+# The squashing functions: tanh, and LeCun's scaled tanh 1.7159 tanh(2a/3) (f(1) = 1).
+SQUASH = {"tanh": np.tanh, "scaled_tanh": lambda z: 1.7159 * np.tanh(2.0 * z / 3.0)}
 
 
 def conv5x5_stride2(x, kernel, pad_value):
@@ -31,14 +33,14 @@ def forward(params, x, activation="tanh", head="tanh", pad_h1=-1.0, pad_h2=-1.0,
         k: ({kk: np.asarray(vv, np.float64) for kk, vv in v.items()} if isinstance(v, dict) else np.asarray(v, np.float64))
         for k, v in params.items()
     }
-    act = np.tanh if activation == "tanh" else (lambda z: np.maximum(z, 0.0))
+    act = SQUASH.get(activation, lambda z: np.maximum(z, 0.0))
     x = np.asarray(x, np.float64)[..., None]
     h1 = act(conv5x5_stride2(x, p["H1"]["kernel"], pad_h1) + p["H1_bias"])
     h2 = np.concatenate([conv5x5_stride2(h1[..., maps], p[f"H2_{g}"]["kernel"], pad_h2) for g, maps in enumerate(H2_TABLE)], axis=-1)
     h2 = act(h2 + p["H2_bias"])
     h3 = act(h2.reshape(len(h2), -1) @ p["H3"]["kernel"] + p["H3_bias"])
     out = h3 @ p["out"]["kernel"] + p["out_bias"]
-    out = np.tanh(out) if head == "tanh" else out
+    out = SQUASH[head](out) if head in SQUASH else out
     return (out, h1, h2) if return_hidden else out
 
 

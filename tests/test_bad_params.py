@@ -23,7 +23,7 @@ CASES = [  # stage, edit, key path, value, expected words of the message
     ("train", SET, "variants.lecun1989.lr", 0.0, ["variants.lecun1989.lr = 0.0", "greater than 0"]),
     ("train", SET, "variants.change4_relu_dropout.epochs", 0, ["variants.change4_relu_dropout.epochs = 0", "greater than or equal to 1"]),
     ("preprocess", SET, "datasets.zip1989.n_train", 60001, ["datasets.zip1989.n_train = 60001", "less than or equal to 59999"]),
-    ("preprocess", SET, "datasets.mnist50k.n_val", 10001, ["datasets.mnist50k", "n_train + n_val = 60001", "60000 training digits"]),
+    ("preprocess", SET, "datasets.zip1989.n_val", 52710, ["datasets.zip1989", "n_train + n_val = 60001", "60000 training digits"]),
     ("preprocess", SET, "datasets.zip1989.draws", [42, 42], ["datasets.zip1989", "draws = [42, 42]", "listed twice"]),
     ("train", SET, "variants.lecun1989.dataset", "zip", ["variants.lecun1989.dataset = 'zip'", "not a key of datasets"]),
     (
@@ -34,8 +34,8 @@ CASES = [  # stage, edit, key path, value, expected words of the message
         ["variants.change1_softmax.baseline = 'nothing'", "another key of variants"],
     ),
     ("preprocess", SET, "datasets.zip1989.n_test", 10001, ["datasets.zip1989.n_test = 10001", "less than or equal to 10000"]),
-    ("train", SET, "variants.lecun1989.activation", "sigmoid", ["variants.lecun1989.activation = 'sigmoid'", "'tanh' or 'relu'"]),
-    ("train", SET, "variants.change2_adamw.optimizer", "adam", ["variants.change2_adamw.optimizer = 'adam'", "'sgd' or 'adamw'"]),
+    ("train", SET, "variants.lecun1989.activation", "sigmoid", ["variants.lecun1989.activation = 'sigmoid'", "'scaled_tanh' or 'relu'"]),
+    ("train", SET, "variants.change2_adamw.optimizer", "adam", ["variants.change2_adamw.optimizer = 'adam'", "'sgd', 'adamw' or 'sdlm'"]),
     ("download", SET, "data.source", "kaggle", ["data.source = 'kaggle'", "'pypi' or 'torchvision'"]),
     ("evaluate", SET, "variants.lecun1989.n_seeds", 0, ["variants.lecun1989.n_seeds = 0", "greater than or equal to 1"]),
     ("train", SET, "variants.lecun1989.learning_rate", 0.1, ["variants.lecun1989.learning_rate = 0.1", "unknown key", "lr_schedule"]),
@@ -48,6 +48,16 @@ CASES = [  # stage, edit, key path, value, expected words of the message
     ("train", SET, "variants.lecun1989.lr_end", 0.01, ["variants.lecun1989", "lr_end = 0.01", "lr_schedule 'constant'", "null"]),
     ("evaluate", DELETE, "variants.lecun1989.seed", None, ["variants.lecun1989.seed", "missing"]),
     ("train", SET, "variants.LeCun", {}, ["variants.LeCun", "should match pattern"]),
+    ("train", SET, "variants.change2_adamw.sdlm", {"mu": 0.02, "hessian_samples": 500}, ["optimizer 'adamw'", "remove the sdlm key"]),
+    ("train", DELETE, "variants.lecun1989_paper.sdlm", None, ["variants.lecun1989_paper", "sdlm missing", "mu"]),
+    ("train", SET, "variants.lecun1989_paper.weight_decay", 0.01, ["variants.lecun1989_paper", "weight_decay = 0.01", "only adamw"]),
+    ("train", SET, "variants.lecun1989_paper.loss", "softmax_xent", ["variants.lecun1989_paper", "optimizer 'sdlm'", "use loss 'mse'"]),
+    ("train", SET, "variants.change1_softmax.head", "scaled_tanh", ["change1_softmax", "head = 'scaled_tanh'", "head 'linear'"]),
+    ("train", SET, "variants.lecun1989_paper.sdlm.mu", 0.0, ["variants.lecun1989_paper.sdlm.mu = 0.0", "greater than 0"]),
+    ("train", SET, "variants.lecun1989_paper.sdlm.eps", 0.1, ["variants.lecun1989_paper.sdlm.eps", "unknown key", "mu, hessian_samples"]),
+    ("train", SET, "variants.lecun1989_paper.sdlm.hessian_samples", 8000, ["hessian_samples = 8000", "datasets.zip1989.n_train = 7291"]),
+    ("train", SET, "variants.lecun1989_paper.lr_end", None, ["variants.lecun1989_paper", "lr_schedule 'geometric_per_epoch'", "last step"]),
+    ("train", SET, "variants.lecun1989_paper.activation", "sigmoid", ["'tanh', 'scaled_tanh' or 'relu'"]),
 ]
 
 
@@ -103,4 +113,5 @@ def test_committed_params_are_valid():
         "change2_adamw",
         "change3_shift",
         "change4_relu_dropout",
+        "lecun1989_paper",
     }

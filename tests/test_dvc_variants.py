@@ -37,11 +37,12 @@ def test_editing_one_variant_stales_only_its_stages_and_repro_can_target_one_sta
     assert stale_stages(tiny_repo) == set()
     before = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
     set_lr(tiny_repo, EDITED, 0.05)
-    # the report (results table, paired differences) reads every variant: it reruns after any of them
-    assert stale_stages(tiny_repo) == {f"train@{EDITED}", f"evaluate@{EDITED}", "report"}
+    # the whole-file check reruns first; its stamp's bytes do not change, so only the edited variant's
+    # stages and the report (it reads every variant) follow
+    assert stale_stages(tiny_repo) == {"check_params", f"train@{EDITED}", f"evaluate@{EDITED}", "report"}
 
     out = pipeline.run(["dvc", "repro", f"train@{EDITED}"], tiny_repo).stdout
-    assert stages_run(out) == {f"train@{EDITED}"}, out
+    assert stages_run(out) == {"check_params", f"train@{EDITED}"}, out
     assert stale_stages(tiny_repo) == {f"evaluate@{EDITED}", "report"}
     after = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
     assert after[OTHER] == before[OTHER]
@@ -56,7 +57,7 @@ def test_exp_run_with_one_override_changes_only_that_variants_metrics(tiny_repo)
     before = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}
 
     out = pipeline.run(["dvc", "exp", "run", "-n", "faster", "-S", f"variants.{EDITED}.lr=0.001"], tiny_repo).stdout
-    assert stages_run(out) == {f"train@{EDITED}", f"evaluate@{EDITED}", "report"}, out
+    assert stages_run(out) == {"check_params", f"train@{EDITED}", f"evaluate@{EDITED}", "report"}, out
 
     # the workspace: only the edited variant's outputs moved, and all of them
     after = {name: outputs(tiny_repo, name) for name in (EDITED, OTHER)}

@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "lecun1989"
 # Modules that only validate params, report errors or write files atomically: they cannot change
 # an output's bytes, and listing them would rerun every stage (download included) on each edit.
-NO_OUTPUT_EFFECT = {f"{PACKAGE}/pipeline/{m}.py" for m in ("params", "errors", "atomic", "progress")}
+NO_OUTPUT_EFFECT = {f"{PACKAGE}/pipeline/{m}.py" for m in ("params", "errors", "atomic", "guard", "progress")}
+CHECK_STAGE = "check_params"  # the one stage that is no stage script: python -m lecun1989.pipeline.params
+STAMP = "data/params.checked"
 
 
 def module_file(dotted: str) -> Path | None:
@@ -45,17 +47,31 @@ def local_files(script: Path) -> set[str]:
     return {str(p.relative_to(ROOT)) for p in seen if p.name != "__init__.py"}  # __init__s hold docstrings only
 
 
-def stage_bodies():
+def stage_bodies(include_check=False):
     for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
-        yield name, stage.get("do", stage)
+        if name != CHECK_STAGE or include_check:
+            yield name, stage.get("do", stage)
 
 
-def test_every_stage_runs_a_stage_script_as_a_module():
-    """`python -m stages.<name>` puts the stage's own checkout first on sys.path, so a clone (make
-    verify, dvc exp run --queue) runs its own package, not the one installed in the venv."""
+def test_params_are_checked_before_any_stage_runs():
+    """DVC deletes a stage's outputs before running its command: the whole params.yaml is checked
+    by a first stage that every other stage depends on, so a refused edit deletes nothing."""
+    bodies = dict(stage_bodies(include_check=True))
+    check = bodies.pop(CHECK_STAGE)
+    assert check["cmd"].split()[:4] == ["python", "-m", "lecun1989.pipeline.params", "params.yaml"]
+    assert "params.yaml" in check["deps"]
+    (stamp,) = check["outs"]
+    assert stamp == {STAMP: {"cache": False, "persist": True}}
+    assert bodies and all(STAMP in body["deps"] for body in bodies.values())
+
+
+def test_every_stage_runs_a_module_of_this_checkout():
+    """`python -m stages.<name>` (or a module of the package, for the report) puts the stage's own
+    checkout first on sys.path, so a clone (make verify, dvc exp run --queue) runs its own package,
+    not the one installed in the venv."""
     for name, body in stage_bodies():
         words = body["cmd"].split()
-        assert words[:2] == ["python", "-m"] and words[2].startswith("stages."), f"{name}: {body['cmd']}"
+        assert words[:2] == ["python", "-m"] and words[2].split(".")[0] in ("stages", PACKAGE), f"{name}: {body['cmd']}"
 
 
 def test_every_stage_depends_on_the_modules_it_runs():

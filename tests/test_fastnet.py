@@ -1,4 +1,5 @@
-"""The fast engine (fastnet) against the readable Flax model: same parameters after 100 steps."""
+"""The fast XLA engine (fastnet) against the readable Flax model: same parameters after 100 steps.
+tests/test_native.py holds the same checks for the native engine."""
 
 from pathlib import Path
 
@@ -12,8 +13,13 @@ from lecun1989.pipeline.params import load_variant
 from lecun1989.training.engine import Trainer
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
-VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout"]
+VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout", "lecun1989_paper"]
 N = 100
+
+
+@pytest.fixture(autouse=True)
+def xla_engine(monkeypatch):
+    monkeypatch.setenv("LECUN1989_ENGINE", "xla")
 
 
 def digits(n=N, seed=0):

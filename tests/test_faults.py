@@ -109,16 +109,41 @@ def edited_pixel(prepared):
     np.save(prepared / "test_x.npy", x)
 
 
+def edit_manifest(prepared, change):
+    manifest = json.loads((prepared / "manifest.json").read_text())
+    (prepared / "manifest.json").write_text(json.dumps(change(manifest)))
+
+
+def object_array(prepared):
+    """An object array (pickled Python objects) under a matching digest: np.load refuses to unpickle."""
+    np.save(prepared / "train_y.npy", np.array([{"label": 1}] * 3, dtype=object), allow_pickle=True)
+    rewrite_manifest(prepared, "train_y.npy")
+
+
+def entry_outside(prepared):
+    """An entry that points outside the folder, at a file whose digest matches: never read."""
+    outside = prepared.parent / "elsewhere.npy"
+    outside.write_bytes((prepared / "test_y.npy").read_bytes())
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    edit_manifest(prepared, lambda m: {**m, "../elsewhere.npy": {"sha256": digest}})
+
+
 PREPARED_FAULTS = [
     (lambda p: truncate(p / "train_x.npy"), ["train_x.npy does not match its digest"]),
     (edited_pixel, ["test_x.npy does not match its digest"]),
     (lambda p: delete(p / "manifest.json"), ["manifest.json is missing"]),
     (lambda p: (p / "manifest.json").write_text("{"), ["manifest.json is corrupted"]),
     (label_out_of_range, ["train values out of range"]),
+    (lambda p: edit_manifest(p, lambda m: list(m)), ["manifest.json is corrupted (a JSON list", "rerun: dvc repro -f preprocess"]),
+    (lambda p: edit_manifest(p, lambda m: {**m, "train_x.npy": {"shape": [1]}}), ["manifest.json: the entry of train_x.npy has no sha256"]),
+    (lambda p: edit_manifest(p, lambda m: {**m, "extra.npy": m["train_x.npy"]}), ["manifest.json does not list exactly", "extra.npy"]),
+    (entry_outside, ["manifest.json does not list exactly", "../elsewhere.npy"]),
+    (object_array, ["train_y.npy is not a plain numeric .npy array", "rerun: dvc repro -f preprocess"]),
 ]
+PREPARED_IDS = ["truncated", "edited", "no-manifest", "bad-manifest", "consistent-edit", "list", "no-sha256", "extra", "outside", "object"]
 
 
-@pytest.mark.parametrize("fault, words", PREPARED_FAULTS, ids=["truncated", "edited", "no-manifest", "bad-manifest", "consistent-edit"])
+@pytest.mark.parametrize("fault, words", PREPARED_FAULTS, ids=PREPARED_IDS)
 def test_damaged_prepared_file_refused_by_train(tiny_repo_done, tmp_path, fault, words):
     prepared = tmp_path / "prepared"
     shutil.copytree(tiny_repo_done / "data/prepared/zip1989", prepared)
@@ -150,6 +175,27 @@ def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
     assert_refused(result, tmp_path, "training diverged", "variant lecun1989, run d42_s0, epoch 1", "NaN/inf", "no model or metrics")
 
 
+def test_a_run_that_does_not_learn_is_refused(tiny_repo_done, tmp_path):
+    """lr 100 on softmax + AdamW: finite, but the weights are thrown about and the train error ends
+    near chance (90%). Issue 11, item 10: no model or curves, one line naming variant and seed."""
+    params = pipeline.tiny_params()
+    params["variants"]["change4_relu_dropout"].update(lr=100.0, lr_end=100.0)
+    args = ["change4_relu_dropout", tiny_repo_done / "data/prepared/zip1989", "models/m.msgpack", "metrics/curves/m"]
+    result = run_stage("train", args, tmp_path, params)
+    assert_refused(
+        result, tmp_path, "training did not learn", "variant change4_relu_dropout, run d42_s0", "after epoch 2", "no model or metrics"
+    )
+
+
+def test_not_learned_names_the_first_seed_at_chance():
+    from lecun1989.pipeline.errors import NotLearnedError
+    from lecun1989.training.guards import NOT_LEARNED_PCT, check_learned
+
+    check_learned(np.array([10.0, NOT_LEARNED_PCT - 0.1]), "v", [3, 4], 7)  # learned: no error
+    with pytest.raises(NotLearnedError, match=r"variant v, run 4: train error 89.0% after epoch 7"):
+        check_learned(np.array([10.0, 89.0, 95.0]), "v", [3, 4, 5], 7)
+
+
 def test_divergence_names_the_first_bad_seed():
     from lecun1989.training.guards import check_finite
 
@@ -159,5 +205,5 @@ def test_divergence_names_the_first_bad_seed():
     check_finite([np.ones((3, 2))], "v", [7, 8, 9], 1)  # all finite: no error
     with pytest.raises(DivergenceError, match="variant v, run 8, epoch 5"):
         check_finite([params, losses], "v", [7, 8, 9], 5)
-    with pytest.raises(DivergenceError, match="variant v, seed 9, epoch 5"):
+    with pytest.raises(DivergenceError, match="variant v, run 9, epoch 5"):
         check_finite([params], "v", [7, 8, 9], 5)

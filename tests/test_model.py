@@ -60,7 +60,7 @@ def test_heads_share_parameters_and_differ_by_the_output_tanh():
     assert np.abs(logits).max() > 1  # not everything in tanh's linear range
 
 
-@pytest.mark.parametrize("activation,head", [("tanh", "tanh"), ("relu", "linear"), ("tanh", "linear")])
+@pytest.mark.parametrize("activation,head", [("tanh", "tanh"), ("relu", "linear"), ("tanh", "linear"), ("scaled_tanh", "scaled_tanh")])
 def test_forward_matches_independent_numpy_network(activation, head):
     net = model.Net1989(activation=activation, head=head)
     params = randomised(init(net, seed=3), seed=4)
@@ -74,6 +74,15 @@ def test_forward_matches_independent_numpy_network(activation, head):
     for pads in ((0.0, -1.0), (-1.0, 0.0)):
         other = reference.forward(params, x, activation, head, *pads)
         assert np.abs(other - want).max() > 1e-3, pads
+
+
+def test_scaled_tanh_maps_plus_minus_one_to_itself():
+    """LeCun's constants: f(+-1) = +-1 (to 1e-4), slope 1.1424 at 0, asymptotes +-1.7159."""
+    f = model.ACTIVATIONS["scaled_tanh"]
+    np.testing.assert_allclose(f(jnp.array([-1.0, 1.0])), [-1.0, 1.0], atol=1e-4)
+    np.testing.assert_allclose(jax.grad(f)(0.0), 1.7159 * 2 / 3, rtol=1e-6)
+    assert float(f(30.0)) == pytest.approx(1.7159)
+    assert model.HEADS["scaled_tanh"] is f
 
 
 def test_padding_is_minus_one():

@@ -42,8 +42,8 @@ def trained(data):
     return out
 
 
-def test_all_five_variants_are_tested():
-    assert VARIANTS == ("lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout")
+def test_all_six_variants_are_tested():
+    assert VARIANTS == ("lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout", "lecun1989_paper")
 
 
 @pytest.mark.parametrize("name", VARIANTS)

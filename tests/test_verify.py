@@ -86,6 +86,10 @@ def test_table_shows_expected_got_and_verdict():
     assert any(line.split()[:4] == ["v", "test.error_pct.mean", "3.96", "5"] and line.endswith("FAIL") for line in text.splitlines())
 
 
+# SGD/MSE/tanh, AdamW/shift/ReLU/dropout/softmax, and SDLM/scaled tanh: every option value between them
+QUICK_VARIANTS = {"lecun1989", "change4_relu_dropout", "lecun1989_paper"}
+
+
 def test_quick_patch_gives_valid_params(tmp_path):
     from lecun1989.pipeline.params import load_params
 
@@ -94,14 +98,14 @@ def test_quick_patch_gives_valid_params(tmp_path):
     )
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(patched))
     params = load_params(tmp_path / "params.yaml")
-    assert set(params.variants) == {"lecun1989", "change4_relu_dropout"}
+    assert set(params.variants) == QUICK_VARIANTS
     assert params.datasets["zip1989"].n_train == 300 and params.variants["lecun1989"].lr == 0.03
     assert set(params.datasets) == {"zip1989"} and params.datasets["zip1989"].draws == [42, 43]
 
 
 def test_quick_expected_metrics_are_committed_for_every_quick_variant():
     expected = verify.read_metrics(ROOT / verify.EXPECTED["quick"])
-    assert set(expected) == {"lecun1989", "change4_relu_dropout"}
+    assert set(expected) == QUICK_VARIANTS | {"paired"}  # and the report's paired differences
 
 
 def git_repo(path, files: dict):

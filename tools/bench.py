@@ -4,8 +4,13 @@ Every case runs in its own fresh process, REPS times; each process reports its b
 timed repetitions, after compilation. Printed: min and median over processes, and ratios (medians)
 against two baselines measured in the same run: the seed notebook's way of training (a Python loop
 over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.image.resize and one
-.at[i].set per image). Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else random digits.
-`--flags` instead compares XLA flag sets on the single-seed case.
+.at[i].set per image). The training cases run alternately (one process of each case per round), so
+that a busy shared machine slows them alike. Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else
+random digits. `--flags` instead compares XLA flag sets on the single-seed case.
+`--vectorized` instead compares the two ways of training many seeds: one program per seed on
+threads against the seeds vmapped in one program, sharded over all devices
+(lecun1989/training/vectorized.py; the default on a GPU); `--devices N` forces N host devices on a
+CPU for it.
 """
 
 import argparse
@@ -22,13 +27,20 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = {
     "seed_loop": "baseline: Python loop of one jitted batch-1 step (seed-style), 1 seed",
     "scan_flax": "one lax.scan per epoch of the Flax model (Trainer(reference=True)), 1 seed",
-    "fast_k1": "fast engine, 1 seed",
-    "fast_k4": "fast engine, 4 seeds (one program per seed, a thread per core)",
-    "fast_k16": "fast engine, 16 seeds (one program per seed, a thread per core)",
-    "epochs23": "lecun1989: 23 epochs + per-epoch evaluation of train and test, 1 seed (s, not /s)",
+    "fast_k1": "fast XLA engine, 1 seed",
+    "fast_k4": "fast XLA engine, 4 seeds (one program per seed, a thread per core)",
+    "fast_k16": "fast XLA engine, 16 seeds (one program per seed, a thread per core)",
+    "native_k1": "native C++ engine, 1 seed",
+    "native_k4": "native C++ engine, 4 seeds (a thread per core)",
+    "native_k16": "native C++ engine, 16 seeds (a thread per core)",
+    "vec_k16": "vectorized: 16 seeds vmapped in one program, sharded over all devices",
+    "vec_k64": "vectorized: 64 seeds vmapped in one program, sharded over all devices",
+    "epochs23": "lecun1989: 23 epochs + per-epoch evaluation of train and test, 1 seed, default engine (s, not /s)",
     "prep_seed": "baseline: preprocessing, one resize and .at[i].set per image (seed-style)",
     "prep_fast": "preprocessing of all 9,298 digits in one call (lecun1989/data/preprocessing.py)",
 }
+TRAINING = ("seed_loop", "scan_flax", "fast_k1", "native_k1", "fast_k4", "native_k4", "fast_k16", "native_k16")
+MULTIPLY_ADDS = 181_540  # per step: 63,660 forward, 108,120 backward, 9,760 in the update
 FLAG_SETS = {
     "none (XLA defaults)": "",
     "eigen 1 thread": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
@@ -147,14 +159,36 @@ def run_case(case: str) -> float:
 
         return timed(run, 1)
 
-    k = {"scan_flax": 1, "fast_k1": 1, "fast_k4": 4, "fast_k16": 16}[case]
+    k = int(case.split("_k")[1]) if "_k" in case else 1
+    os.environ["LECUN1989_RUNS"] = "vectorized" if case.startswith("vec") else "threads"
     trainer = Trainer(lecun1989(k), len(Y), reference=case == "scan_flax")
+    assert trainer.engine == {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]], trainer.engine
     state = trainer.init()
     state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))
     return k * len(Y) / timed(lambda: jax.block_until_ready(trainer.train_epoch(state, 1, X, Y)), 2 if k < 16 else 1)
 
 
+def compare_vectorized(reps: int, devices: int):
+    """Threads against vectorized, many seeds, in the same run (on a GPU, or forced CPU devices)."""
+    env = dict(os.environ)
+    if devices:
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
+    import jax
+
+    forced = f"; the cases run with {devices} forced CPU devices" if devices else ""
+    print(f"devices: {jax.device_count()} {jax.default_backend()} in this process{forced}")
+    print("| case | seed-samples/s min | median |\n|---|---:|---:|")
+    results = {}
+    for case in ("fast_k16", "vec_k16", "vec_k64"):
+        v = results[case] = measure(case, reps, env)
+        print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} |", flush=True)
+    print(f"vectorized_vs_threads_k16: {statistics.median(results['vec_k16']) / statistics.median(results['fast_k16']):.2f}")
+
+
 def measure(case: str, reps: int, env=None) -> list[float]:
+    env = dict(env or os.environ)
+    if case.startswith(("fast", "native")):  # the engine a case names, never a fall-back
+        env["LECUN1989_ENGINE"] = case.split("_")[0].replace("fast", "xla")
     out = []
     for _ in range(reps):
         p = subprocess.run([sys.executable, __file__, "--case", case], capture_output=True, text=True, env=env)
@@ -162,6 +196,10 @@ def measure(case: str, reps: int, env=None) -> list[float]:
             sys.exit(f"case {case} failed:\n{p.stderr}")
         out.append(json.loads(p.stdout.strip().splitlines()[-1])["value"])
     return out
+
+
+def cpu_mhz() -> float:
+    return next((float(line.split(":")[1]) for line in open("/proc/cpuinfo") if line.startswith("cpu MHz")), float("nan"))
 
 
 def machine() -> str:
@@ -177,6 +215,8 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="processes per case")
     parser.add_argument("--flags", action="store_true", help="compare XLA flag sets instead (on --flags-case)")
     parser.add_argument("--flags-case", default="fast_k1", choices=CASES)
+    parser.add_argument("--vectorized", action="store_true", help="compare threads and vectorized seeds instead")
+    parser.add_argument("--devices", type=int, default=0, help="with --vectorized: force this many CPU devices")
     args = parser.parse_args()
     if args.case:
         print(json.dumps({"case": args.case, "value": run_case(args.case)}))
@@ -189,20 +229,33 @@ def main():
             v = measure(args.flags_case, args.reps, env)
             print(f"| {name} | {min(v):,.0f} | {statistics.median(v):,.0f} | {max(v):,.0f} |", flush=True)
         return
+    if args.vectorized:
+        compare_vectorized(args.reps, args.devices)
+        return
 
-    results = {}
+    results = {case: [] for case in TRAINING}
+    for _ in range(args.reps):  # alternately: one process of each case per round
+        for case in TRAINING:
+            results[case] += measure(case, 1)
+    med = {case: statistics.median(v) for case, v in results.items()}
     print("| case | samples/s min | median | x seed loop (median) |\n|---|---:|---:|---:|")
-    for case in ("seed_loop", "scan_flax", "fast_k1", "fast_k4", "fast_k16"):
-        v = results[case] = measure(case, args.reps)
-        ratio = statistics.median(v) / statistics.median(results["seed_loop"])
-        print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} | {ratio:.1f} |", flush=True)
+    for case in TRAINING:
+        v = results[case]
+        print(f"| {CASES[case]} | {min(v):,.0f} | {med[case]:,.0f} | {med[case] / med['seed_loop']:.1f} |", flush=True)
     for case in ("prep_seed", "prep_fast"):
         v = results[case] = measure(case, args.reps)
         ratio = statistics.median(v) / statistics.median(results["prep_seed"])
         print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} | {ratio:.0f} (x seed preprocessing) |", flush=True)
     v = measure("epochs23", args.reps)
     print(f"lecun1989 23 epochs + per-epoch evaluation, 1 seed, after compilation: {min(v):.2f} s min, {statistics.median(v):.2f} s median")
-    print(f"speedup_vs_seed_loop: {statistics.median(results['fast_k1']) / statistics.median(results['seed_loop']):.1f}")
+    us, mhz = 1e6 / med["native_k1"], cpu_mhz()
+    ceiling = MULTIPLY_ADDS / 16 / mhz  # 16 multiply-adds per cycle: two 8-wide FMAs (AVX2) or one 16-wide (AVX-512)
+    print(
+        f"native engine, 1 seed: {us:.2f} us per step (median); FMA ceiling {ceiling:.2f} us at {mhz:.0f} MHz: {100 * ceiling / us:.0f} %"
+    )
+    print(f"native_vs_xla_16_seeds: {med['native_k16'] / med['fast_k16']:.2f}")
+    print(f"native_vs_xla: {med['native_k1'] / med['fast_k1']:.2f}")
+    print(f"speedup_vs_seed_loop: {max(med['native_k1'], med['fast_k1']) / med['seed_loop']:.1f}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from lecun1989.evaluation import figures  # noqa: E402  (selects matplotlib's Ag
 from lecun1989.pipeline.atomic import write_bytes  # noqa: E402
 from lecun1989.pipeline.params import load_params  # noqa: E402
 
+FONT_SIZE = 9  # the confusion counts and labels: readable at the README's width
+
 
 class MissingRun(Exception):
     pass
@@ -85,28 +87,38 @@ def reject_curves(metrics_dir: Path, variants: list[str]) -> bytes:
     return figures.png_bytes(fig)
 
 
+def text_color_on(rgba) -> str:
+    """Black or white, whichever reads better on a cell of this colour (relative luminance)."""
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3])
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.18 else "white"
+
+
 def confusion(metrics_dir: Path, variants: list[str]) -> bytes:
-    fig, axes = plt.subplots(1, len(variants), figsize=(3.3 * len(variants), 3.8), squeeze=False)
-    for ax, v in zip(axes[0], variants):
+    ncols = min(3, len(variants))
+    nrows = -(-len(variants) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 4.9 * nrows), squeeze=False, layout="constrained")
+    for ax in axes.flat[len(variants) :]:
+        ax.set_axis_off()
+    for ax, v in zip(axes.flat, variants):
         t = read_table(metrics_dir / "confusion" / f"{v}.csv", ",")
         counts = np.zeros((10, 10), np.int64)
         np.add.at(counts, (t["actual"].astype(int), t["predicted"].astype(int)), 1)
         n_runs = len(np.unique(t["run"]))
         off = counts.astype(float)
         np.fill_diagonal(off, np.nan)
-        ax.imshow(off, cmap="Reds", vmin=0)
+        image = ax.imshow(off, cmap="Reds", vmin=0)
         for a in range(10):
             for p in range(10):
                 if a != p and counts[a, p]:
-                    ax.text(p, a, str(counts[a, p]), ha="center", va="center", fontsize=6)
+                    color = text_color_on(image.cmap(image.norm(counts[a, p])))
+                    ax.text(p, a, str(counts[a, p]), ha="center", va="center", fontsize=FONT_SIZE, color=color)
         ax.set_xticks(range(10))
         ax.set_yticks(range(10))
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("predicted", fontsize=8)
-        ax.set_ylabel("true", fontsize=8)
-        ax.set_title(f"{v}\n{int(off[~np.isnan(off)].sum())} misses, {n_runs} runs pooled", fontsize=8)
-    fig.suptitle("Which digits are read as which (test set, correct readings left out)", fontsize=10)
-    fig.tight_layout()
+        ax.tick_params(labelsize=FONT_SIZE)
+        ax.set_xlabel("predicted", fontsize=FONT_SIZE + 1)
+        ax.set_ylabel("true", fontsize=FONT_SIZE + 1)
+        ax.set_title(f"{v}\n{int(off[~np.isnan(off)].sum())} misses, {n_runs} runs pooled", fontsize=FONT_SIZE + 1)
+    fig.suptitle("Which digits are read as which (test set, correct readings left out)", fontsize=12)
     return figures.png_bytes(fig)
 
 

@@ -8,11 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
+from lecun1989.pipeline import guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes, write_json
 from lecun1989.pipeline.errors import DataError
 
 SPLITS = ("train", "val", "test")
+ARRAYS = ("x", "y", "index")
 MANIFEST = "manifest.json"
+NAMES = {f"{split}_{key}.npy": (split, key) for split in SPLITS for key in ARRAYS}  # every file of the folder
+RERUN = "rerun: dvc repro -f preprocess"
+# A dataset's prepared folder holds one draw_<draw>/ folder per subset draw.
+KIND = guard.folder_of(
+    "a prepared data folder (draw_<draw>/ folders of .npy files and their manifest.json)", lambda n: n.startswith("draw_")
+)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -42,31 +50,50 @@ def save(out_dir, draws: dict[int, dict[str, dict[str, np.ndarray]]]) -> None:
             write_json(folder / MANIFEST, manifest)
 
 
-def load(prepared_dir) -> dict[str, dict[str, np.ndarray]]:
-    """One draw's folder (draw_dir), checked against its manifest: {split: {"x", "y", "index"}}."""
-    prepared_dir = Path(prepared_dir)
-    manifest_path = prepared_dir / MANIFEST
+def _read_manifest(manifest_path: Path) -> dict[str, str]:
+    """{file name: sha256} of a manifest that names exactly the files of NAMES: an entry can never
+    point outside the folder, nor at a file the stages do not write."""
     if not manifest_path.is_file():
         raise DataError(f"{manifest_path} is missing; run the preprocess stage first (dvc repro preprocess)")
     try:
         manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as e:
-        raise DataError(f"{manifest_path} is corrupted ({e}); rerun: dvc repro -f preprocess") from None
-    splits = {split: {} for split in SPLITS}
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{manifest_path} is corrupted ({e}); {RERUN}") from None
+    if not isinstance(manifest, dict):
+        raise DataError(f"{manifest_path} is corrupted (a JSON {type(manifest).__name__}, not an object of file entries); {RERUN}")
+    if set(manifest) != set(NAMES):
+        odd = sorted(set(manifest) ^ set(NAMES))
+        raise DataError(f"{manifest_path} does not list exactly the prepared files (unexpected or missing: {', '.join(odd)}); {RERUN}")
+    digests = {}
     for name, entry in manifest.items():
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(digest, str):
+            raise DataError(f"{manifest_path}: the entry of {name} has no sha256 digest; {RERUN}")
+        digests[name] = digest
+    return digests
+
+
+def load(prepared_dir) -> dict[str, dict[str, np.ndarray]]:
+    """One draw's folder (draw_dir), checked against its manifest: {split: {"x", "y", "index"}}."""
+    prepared_dir = Path(prepared_dir)
+    splits = {split: {} for split in SPLITS}
+    for name, digest in _read_manifest(prepared_dir / MANIFEST).items():
         path = prepared_dir / name
         if not path.is_file():
-            raise DataError(f"{path} is missing; rerun: dvc repro -f preprocess")
+            raise DataError(f"{path} is missing; {RERUN}")
         data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-            raise DataError(f"{path} does not match its digest in {MANIFEST} (truncated or edited); rerun: dvc repro -f preprocess")
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-        split, key = name.removesuffix(".npy").split("_", 1)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise DataError(f"{path} does not match its digest in {MANIFEST} (truncated or edited); {RERUN}")
+        try:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as e:  # an object array (pickled Python objects), or not a .npy file at all
+            raise DataError(f"{path} is not a plain numeric .npy array ({e}); {RERUN}") from None
+        split, key = NAMES[name]
         splits[split][key] = array
     for split in SPLITS:
-        x, y = splits[split].get("x"), splits[split].get("y")
-        if x is None or y is None or x.ndim != 3 or x.shape[1:] != (16, 16) or y.shape != x.shape[:1]:
-            raise DataError(f"{prepared_dir}: {split} split is incomplete or misshapen; rerun: dvc repro -f preprocess")
-        if not np.isfinite(x).all() or x.min() < -1 or x.max() > 1 or y.max() > 9:
-            raise DataError(f"{prepared_dir}: {split} values out of range; rerun: dvc repro -f preprocess")
+        x, y = splits[split]["x"], splits[split]["y"]
+        if x.dtype.kind != "f" or y.dtype.kind not in "iu" or x.ndim != 3 or x.shape[1:] != (16, 16) or y.shape != x.shape[:1]:
+            raise DataError(f"{prepared_dir}: {split} split is incomplete or misshapen; {RERUN}")
+        if not np.isfinite(x).all() or x.min() < -1 or x.max() > 1 or y.min() < 0 or y.max() > 9:
+            raise DataError(f"{prepared_dir}: {split} values out of range; {RERUN}")
     return splits

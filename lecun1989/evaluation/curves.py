@@ -2,6 +2,10 @@
 
 import numpy as np
 
+from lecun1989.pipeline import guard
+
+KIND = guard.folder_of("a DVCLive folder of learning curves (metrics.json, plots/)", lambda name: name in ("metrics.json", "plots"))
+
 
 def open_live(curves_dir: str):
     """DVCLive as a plain logger into curves_dir: no dvc.yaml edits (dvcyaml=None), no experiment

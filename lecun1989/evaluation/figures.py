@@ -2,6 +2,7 @@
 that an image output of a stage re-hashes identically on a forced rerun and dvc.lock stays put."""
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -28,7 +29,18 @@ def misread_digits(images, labels, predicted, notes=None, title: str = "", ncols
     shown = min(m, max_digits)
     ncols = max(1, min(ncols, shown))
     nrows = max(1, -(-shown // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(0.9 * ncols, 1.05 * nrows + 0.6), squeeze=False)
+    if shown < m:
+        title += f" (first {shown} of {m} shown)"
+    # Cells of 0.9 x 1.05 inches, centred in a figure at least 6 inches wide, so that the title of a
+    # grid of 0 or 1 digits fits; the title is wrapped to the width (~14 characters of 9 pt per inch).
+    cell_w, cell_h = 0.9, 1.05
+    width = max(cell_w * ncols, 6.0)
+    lines = textwrap.wrap(title, width=int(width * 14)) or [""]
+    head = 0.12 + 0.17 * len(lines)
+    height = cell_h * nrows + head
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    side = (width - cell_w * ncols) / 2 / width + 0.004
+    fig.subplots_adjust(left=side, right=1 - side, bottom=0.05 / height, top=1 - (head + 0.2) / height, wspace=0.1, hspace=0.3)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= shown:
@@ -40,8 +52,5 @@ def misread_digits(images, labels, predicted, notes=None, title: str = "", ncols
         ax.set_title(caption, fontsize=7, pad=2)
     if m == 0:
         axes.flat[0].text(0.5, 0.5, "no misread digits", ha="center", va="center", fontsize=8)
-    if shown < m:
-        title += f" (first {shown} of {m} shown)"
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()), pad=0.3, h_pad=0.2, w_pad=0.2)
+    fig.suptitle("\n".join(lines), fontsize=9, y=1 - 0.06 / height, va="top")
     return png_bytes(fig)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lecun1989.network.model import ACTIVATIONS, H2_GROUPS, PAD_VALUE
+from lecun1989.network.model import ACTIVATIONS, H2_GROUPS, HEADS, PAD_VALUE
 
 K, STRIDE, PAD = 5, 2, 2
 
@@ -146,7 +146,7 @@ def forward(f: dict, x_patches, activation: str, head: str, keep_mask=None, keep
         h2 = jnp.where(keep_mask.T, h2 / keep_prob, 0.0)
     h3 = act(f["w3"] @ h2.reshape(192) + f["b3"])
     out = f["w4"] @ h3 + f["b4"]
-    return jnp.tanh(out) if head == "tanh" else out
+    return HEADS[head](out)
 
 
 # Evaluation is batched, so there the plain layout wins: positions x digits as the long matmul axis.
@@ -162,7 +162,7 @@ def predict(f: dict, X, activation: str, head: str):
     h2 = act(pad_rows(h1)[:, H2_TABLE_BY_POSITION] @ f["w2"].T + f["b2"].T)  # (n, 16, 12)
     h3 = act(h2.reshape(n, 192) @ h3_kernel_flax(f["w3"]) + f["b3"])
     out = h3 @ f["w4"].T + f["b4"]
-    return jnp.tanh(out) if head == "tanh" else out
+    return HEADS[head](out)
 
 
 def pad_rows(v):

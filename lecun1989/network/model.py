@@ -9,7 +9,15 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-ACTIVATIONS = {"tanh": jnp.tanh, "relu": nn.relu}
+
+def scaled_tanh(a):
+    """LeCun's scaled hyperbolic tangent, 1.7159 tanh(2a/3): f(+-1) = +-1, so +-1 targets sit in its
+    quasi-linear range rather than at its asymptotes."""
+    return 1.7159 * jnp.tanh(2.0 * a / 3.0)
+
+
+ACTIVATIONS = {"tanh": jnp.tanh, "scaled_tanh": scaled_tanh, "relu": nn.relu}
+HEADS = {"tanh": jnp.tanh, "scaled_tanh": scaled_tanh, "linear": lambda a: a}  # the output units' squashing
 H2_GROUPS = ((0, 1, 2, 3, 4, 5, 6, 7), (4, 5, 6, 7, 8, 9, 10, 11), (0, 1, 2, 3, 8, 9, 10, 11))
 PAD_VALUE = -1.0  # the paper pads with the background value, not 0
 
@@ -41,7 +49,7 @@ def pad(x):
 
 class Net1989(nn.Module):
     activation: str = "tanh"
-    head: str = "tanh"  # "tanh": the 1989 squashed outputs; "linear": logits for softmax
+    head: str = "tanh"  # "tanh"/"scaled_tanh": the 1989 squashed outputs; "linear": logits for softmax
     dropout: float = 0.0  # on the H2 output, training only
     weight_init: str = "uniform_2.4_sqrt_fan_in"
     output_bias_init: float = -1.0
@@ -66,7 +74,7 @@ class Net1989(nn.Module):
 
         out = nn.Dense(10, use_bias=False, kernel_init=kernel_init, name="out")(h3)
         out = out + self.param("out_bias", nn.initializers.constant(self.output_bias_init), (10,))
-        return jnp.tanh(out) if self.head == "tanh" else out
+        return HEADS[self.head](out)
 
 
 def build(variant) -> Net1989:

@@ -21,6 +21,15 @@ class DivergenceError(PipelineError):
     label = "training diverged"
 
 
+class NotLearnedError(PipelineError):
+    label = "training did not learn"
+
+
+class OutputError(PipelineError):
+    exit_code = 3  # an output path that holds something else, or an output that could not be written
+    label = "output error"
+
+
 def run_stage(main, argv=None) -> None:
     """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code."""
     try:

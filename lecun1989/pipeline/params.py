@@ -1,12 +1,24 @@
-"""The one schema of params.yaml. Every stage validates the whole file before it writes anything."""
+"""The one schema of params.yaml. Every stage validates the whole file before it writes anything.
 
+Run as a module, it is the pipeline's first DVC stage, check_params: `python -m
+lecun1989.pipeline.params PARAMS STAMP` validates the whole PARAMS file and writes STAMP, whose
+bytes never change. Every other stage depends on STAMP, so DVC runs this check before it deletes
+any stage's outputs, and a refused edit (a bad value, an unknown key at any level) costs nothing;
+an accepted edit reruns the check and then only the stages whose own params changed."""
+
+import argparse
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from lecun1989.pipeline.errors import ParamsError
+from lecun1989.pipeline import guard
+from lecun1989.pipeline.atomic import write_bytes
+from lecun1989.pipeline.errors import ParamsError, run_stage
+
+STAMP = b"params checked against lecun1989/pipeline/params.py\n"
+STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
 class Strict(BaseModel):
@@ -37,18 +49,25 @@ class Dataset(Strict):
         return self
 
 
+class Sdlm(Strict):
+    """The stochastic diagonal Levenberg-Marquardt optimizer's own settings (optimizer: sdlm only)."""
+
+    mu: float = Field(gt=0, le=100)  # damping: the step of weight k is lr / (mu + h_kk)
+    hessian_samples: int = Field(ge=1, le=60000)  # training digits averaged into h before each epoch
+
+
 class Variant(Strict):
     dataset: VariantName  # a key of datasets:
     baseline: VariantName | None = None  # paired comparison against this variant; default: the row before
-    activation: Literal["tanh", "relu"]
-    head: Literal["tanh", "linear"]
+    activation: Literal["tanh", "scaled_tanh", "relu"]
+    head: Literal["tanh", "scaled_tanh", "linear"]
     loss: Literal["mse", "softmax_xent"]
     init: Literal["uniform_2.4_sqrt_fan_in", "uniform_2.4_fan_in", "he_uniform", "lecun_normal"]
     output_bias_init: float
-    optimizer: Literal["sgd", "adamw"]
+    optimizer: Literal["sgd", "adamw", "sdlm"]
     lr: float = Field(gt=0, le=100)
-    lr_schedule: Literal["constant", "linear"]
-    lr_end: float | None = Field(gt=0, le=100)  # linear schedule only; null for constant
+    lr_schedule: Literal["constant", "linear", "geometric_per_epoch"]
+    lr_end: float | None = Field(gt=0, le=100)  # the last step's (or last epoch's) lr; null for constant
     weight_decay: float = Field(ge=0, lt=1)
     batch_size: Literal[1]
     epochs: int = Field(ge=1, le=1000)
@@ -57,15 +76,27 @@ class Variant(Strict):
     dropout: float = Field(ge=0, lt=1)
     n_seeds: int = Field(ge=1, le=64)
     seed: int = Field(ge=0, lt=2**31)
+    sdlm: Sdlm | None = None  # optimizer sdlm only (the other optimizers leave it out)
 
     @model_validator(mode="after")
     def _consistent(self):
         if self.lr_schedule == "constant" and self.lr_end is not None:
             raise ValueError(f"lr_end = {self.lr_end!r} with lr_schedule 'constant': set lr_end to null (or use 'linear')")
-        if self.lr_schedule == "linear" and self.lr_end is None:
-            raise ValueError("lr_end = None with lr_schedule 'linear': give the learning rate at the last step")
-        if self.optimizer == "sgd" and self.weight_decay != 0:
-            raise ValueError(f"weight_decay = {self.weight_decay!r} with optimizer 'sgd': only adamw applies it, set 0.0")
+        if self.lr_schedule != "constant" and self.lr_end is None:
+            raise ValueError(f"lr_end = None with lr_schedule {self.lr_schedule!r}: give the learning rate at the last step")
+        if self.optimizer != "adamw" and self.weight_decay != 0:
+            raise ValueError(f"weight_decay = {self.weight_decay!r} with optimizer {self.optimizer!r}: only adamw applies it, set 0.0")
+        if self.optimizer == "sdlm" and self.sdlm is None:
+            raise ValueError("sdlm missing with optimizer 'sdlm': give sdlm: {mu: 0.02, hessian_samples: 500}")
+        if self.optimizer != "sdlm" and self.sdlm is not None:
+            raise ValueError(f"sdlm given with optimizer {self.optimizer!r}: only optimizer 'sdlm' reads it, remove the sdlm key")
+        if self.optimizer == "sdlm" and self.loss != "mse":
+            raise ValueError(f"loss = {self.loss!r} with optimizer 'sdlm': its Hessian estimate is for the mse loss, use loss 'mse'")
+        if self.head != "linear" and self.loss != "mse":
+            raise ValueError(
+                f"head = {self.head!r} with loss {self.loss!r}: softmax over outputs squashed into a bounded range "
+                "cannot become confident; use head 'linear' (or loss 'mse')"
+            )
         return self
 
 
@@ -79,6 +110,12 @@ class Params(Strict):
         for name, v in self.variants.items():
             if v.dataset not in self.datasets:
                 raise ValueError(f"variants.{name}.dataset = {v.dataset!r}: not a key of datasets ({', '.join(self.datasets)})")
+            n_train = self.datasets[v.dataset].n_train
+            if v.sdlm is not None and v.sdlm.hessian_samples > n_train:
+                raise ValueError(
+                    f"variants.{name}.sdlm.hessian_samples = {v.sdlm.hessian_samples} exceeds datasets.{v.dataset}.n_train = "
+                    f"{n_train}: use at most the training digits there are"
+                )
             base = v.baseline
             if base is None:
                 continue
@@ -110,6 +147,8 @@ SECTIONS = {"data": Data, "datasets": Dataset, "variants": Variant}
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
+    if len(loc) > 3 and loc[0] == "variants" and loc[2] == "sdlm":
+        return list(Sdlm.model_fields)
     model = SECTIONS.get(loc[0]) if len(loc) > 1 else Params
     return list(model.model_fields) if model else []
 
@@ -174,3 +213,17 @@ def load_dataset(name: str, path: str | Path = "params.yaml") -> Dataset:
     params = load_params(path)
     _known(params, "datasets", name, path)
     return params.datasets[name]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("params", help="the params file, e.g. params.yaml")
+    parser.add_argument("stamp", help="output: a file of constant bytes, written when the params are valid, e.g. data/params.checked")
+    args = parser.parse_args(argv)
+    load_params(args.params)
+    guard.check({args.stamp: STAMP_KIND}, inputs=[args.params])
+    write_bytes(args.stamp, STAMP)
+
+
+if __name__ == "__main__":
+    run_stage(main)

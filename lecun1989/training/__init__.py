@@ -1,1 +1,2 @@
-"""Training: the engine, losses, optimizers, checkpoints and the checks run after every epoch."""
+"""Training: the engine (its C++ CPU engine in native/), losses, optimizers, checkpoints and the checks
+run after every epoch."""

@@ -6,8 +6,19 @@ import jax
 import numpy as np
 from flax import serialization
 
+from lecun1989.pipeline import guard
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError
+
+
+def _is_model_file(path: Path) -> bool:
+    try:
+        return path.is_file() and isinstance(serialization.msgpack_restore(path.read_bytes()), dict)
+    except Exception:  # msgpack raises several unrelated types on other input
+        return False
+
+
+KIND = guard.Kind("a model file (Flax msgpack, the train stage's output)", _is_model_file)
 
 
 def save(path, params) -> None:

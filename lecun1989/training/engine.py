@@ -2,10 +2,12 @@
 per epoch. Each seed runs the same compiled one-seed program; the seeds of a variant are spread over
 one thread per CPU core.
 
-The default engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
-during training); `reference=True` runs the readable Flax model instead, with the same random draws
-and optimizer, which is how tests check the fast path."""
+The XLA engine runs fastnet (im2col gathers, parameters and optimizer state in fastnet's layout
+during training); the native engine (training/native/, the default where it can run) runs the same
+epoch in C++ with the same inputs and outputs; `reference=True` runs the readable Flax model instead,
+with the same random draws and optimizer, which is how tests check both fast paths."""
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -16,16 +18,19 @@ import numpy as np
 import optax
 
 from lecun1989.evaluation import scoring
-from lecun1989.network import fastnet, model
-from lecun1989.training import xla_cpu  # noqa: F401  (sets XLA's CPU flags before the backend starts)
+from lecun1989.network import fastnet, hessian, model
+from lecun1989.pipeline.errors import ParamsError
+from lecun1989.training import vectorized, xla_cpu  # noqa: F401  (xla_cpu sets XLA's CPU flags before the backend starts)
 from lecun1989.training.losses import LOSSES
+from lecun1989.training.native import engine as native
 from lecun1989.training.optimizers import make_optimizer
 
 PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
 # Seeds are not vmapped: a vmapped batch of seeds turns every matmul into a batched one that XLA's
 # CPU backend runs more slowly per seed than the plain one-seed program (measured: 4 seeds 67k vs 75k
 # seed-samples/s, 16 seeds 58k vs 79k). Running each seed alone also makes a seed's bits independent
-# of how many seeds train beside it.
+# of how many seeds train beside it. On accelerators, where one small program per seed leaves the
+# device idle, the seeds run vmapped and sharded instead (vectorized.py; LECUN1989_RUNS picks).
 
 
 def draws(data_key, step, max_shift: int):
@@ -63,7 +68,25 @@ class Trainer:
         self.tx = make_optimizer(variant, variant.epochs * n_train)
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
         self._epoch = jax.jit(self._one_seed_epoch)
+        self._hessian = jax.jit(self._one_seed_hessian) if variant.optimizer == "sdlm" else None
         self._predict = jax.jit(self._one_seed_predict)
+        mode = vectorized.runs_mode()  # threads on the CPU, vectorized on accelerators; see vectorized.py
+        if mode == "vectorized" and self._hessian:
+            raise ParamsError("optimizer sdlm re-estimates its curvature per run between epochs: set LECUN1989_RUNS=threads")
+        vectorized.announce(mode)
+        self.vectorized = vectorized.VectorizedRuns(self._one_seed_epoch) if mode == "vectorized" else None
+
+    @functools.cached_property
+    def native_epoch(self):
+        """The epoch in C++ (training/native/) where that engine runs, else None: then the lax.scan
+        below runs it. Chosen on first use, so that evaluation alone never builds the engine."""
+        if self.reference or native.choose(self.variant) != "native":
+            return None
+        return native.NativeEpoch(self.variant, self.variant.epochs * self.n_train)
+
+    @property
+    def engine(self) -> str:
+        return "reference" if self.reference else "native" if self.native_epoch else "xla"
 
     def seeds(self) -> list[int]:
         return self._seeds
@@ -92,7 +115,14 @@ class Trainer:
         patches = fastnet.padded(x, model.PAD_VALUE)[jnp.asarray(self.h1_tables)[shift]]
         return self.loss(fastnet.forward(f, patches, v.activation, v.head, keep_mask, 1.0 - v.dropout), y)
 
-    def _one_seed_epoch(self, state: State, epoch, X, Y) -> State:
+    def _one_seed_hessian(self, params, epoch, X):
+        """SDLM's h before an epoch, in the Flax layout: averaged over hessian_samples digits, the
+        ones after the previous epoch's (cycling through X), in their unshifted form."""
+        v, n = self.variant, X.shape[0]
+        window = (epoch * v.sdlm.hessian_samples + jnp.arange(v.sdlm.hessian_samples)) % n
+        return hessian.gauss_newton_diagonal(params, X[window], v.activation, v.head)
+
+    def _one_seed_epoch(self, state: State, epoch, X, Y, h=None) -> State:
         v, n = self.variant, X.shape[0]
         loss_fn = self.reference_loss if self.reference else self.fast_loss
         # An epoch's random choices are drawn up front, vectorized: drawing them step by step inside
@@ -104,11 +134,16 @@ class Trainer:
             if v.dropout and not self.reference:  # the fast path takes masks, drawn as flax's Dropout draws them
                 keys = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(keys)
             dropout = keys if v.dropout else None
+        if self.native_epoch:
+            params, opt_state = self.native_epoch(self.to_engine(state.params), state.opt_state, X, Y, shift, dropout)
+            return State(self.from_engine(params), opt_state, state.data_key)
+
+        extra_args = {} if h is None else {"hessian": self.to_engine(h)}  # sdlm's per-weight curvature
 
         def step(carry, sample):
             params, opt_state = carry
             grads = jax.grad(loss_fn)(params, *sample)
-            updates, opt_state = self.tx.update(grads, opt_state, params)
+            updates, opt_state = self.tx.update(grads, opt_state, params, **extra_args)
             return (optax.apply_updates(params, updates), opt_state), None
 
         samples = (X, Y, shift, dropout)
@@ -123,7 +158,16 @@ class Trainer:
             return list(pool.map(lambda i: fn(i, jax.tree.map(lambda a: a[i], tree)), range(n)))
 
     def train_epoch(self, state: State, epoch: int, X, Y) -> State:
-        run = lambda i, one: jax.block_until_ready(self._epoch(one, jnp.int32(epoch), run_data(X, i), run_data(Y, i)))
+        """X, Y: one training set for every run, or a list of one per run (run_data)."""
+        if self.vectorized:
+            stacked = lambda d: jnp.stack(d) if isinstance(d, list | tuple) else d  # (runs, n, ...) per-run data
+            return self.vectorized.train_epoch(state, epoch, stacked(X), stacked(Y))
+
+        def run(i, one):
+            x, y = run_data(X, i), run_data(Y, i)
+            h = self._hessian(one.params, jnp.int32(epoch), x) if self._hessian else None  # sdlm's curvature
+            return jax.block_until_ready(self._epoch(one, jnp.int32(epoch), x, y, h))
+
         return jax.tree.map(lambda *xs: jnp.stack(xs), *self.each_seed(run, state))
 
     def _one_seed_predict(self, params, X):

@@ -1,0 +1,65 @@
+"""Output paths are guarded: a stage replaces a path only if nothing is there, or what is there is
+that stage's own output of the same kind (each format module declares its kind). Anything else, such
+as a mistyped or swapped argument that points at data/, metrics/ or another stage's file, is refused
+by name before the stage does any work, so a slip on the command line never deletes results."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+from lecun1989.pipeline.errors import OutputError
+
+
+class Kind(NamedTuple):
+    what: str  # completes "exists and is not ...", e.g. "a model file"
+    holds: Callable[[Path], bool]  # does this existing path hold an output of this kind?
+
+
+def folder_of(what: str, allowed: Callable[[str], bool], required: str | None = None) -> Kind:
+    """A folder whose every entry name is allowed, holding `required` unless it is empty."""
+
+    def holds(path: Path) -> bool:
+        names = [p.name for p in path.iterdir()] if path.is_dir() else None
+        return names is not None and all(map(allowed, names)) and (not names or required is None or required in names)
+
+    return Kind(what, holds)
+
+
+def file_starting(what: str, prefix: bytes) -> Kind:
+    def holds(path: Path) -> bool:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            return f.read(len(prefix)) == prefix
+
+    return Kind(what, holds)
+
+
+def json_with_key(what: str, key: str) -> Kind:
+    def holds(path: Path) -> bool:
+        try:
+            return key in json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            return False
+
+    return Kind(what, holds)
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+def check(outputs: dict, inputs=()) -> None:
+    """Refuse, naming the path, any output that holds something other than its kind, and any output
+    that overlaps another output or an input."""
+    for path, kind in outputs.items():
+        path = Path(path)
+        if (path.exists() or path.is_symlink()) and not kind.holds(path):
+            raise OutputError(f"{path} exists and is not {kind.what}: not replacing it; move it away or give another output path")
+    resolved = {Path(p): Path(p).resolve() for p in outputs}
+    for i, (path, real) in enumerate(resolved.items()):
+        others = [*list(resolved.items())[i + 1 :], *((Path(p), Path(p).resolve()) for p in inputs)]
+        for other, other_real in others:
+            if _overlap(real, other_real):
+                raise OutputError(f"{path} and {other} are the same path or one holds the other: give each output its own path")

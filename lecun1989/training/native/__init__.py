@@ -1,0 +1,2 @@
+"""The native CPU engine: a training epoch in C++ (epoch.cc and its headers), called from JAX as an
+XLA FFI custom call (engine.py), compiled for this machine on first use (build.py)."""

@@ -1,0 +1,99 @@
+"""Compiles the native engine (epoch.cc) for this machine's CPU, once, into build/ beside it.
+
+The library's name carries a hash of the sources, the flags, the compiler's identity and the
+instruction set it targets (its predefined macros under -march=native), so an edited source, another
+compiler or another CPU builds a new one and never loads a stale one. `make venv` builds it
+(`python -m lecun1989.training.native.build`); otherwise the first Trainer that wants it does.
+The compiler is $CXX, else g++. Where it is missing or fails, load() says why in one line.
+"""
+
+import ctypes
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCES = ("epoch.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
+BUILD_DIR = HERE / "build"
+
+
+class BuildError(Exception):
+    """Why the native engine could not be built, in one line."""
+
+
+def compiler() -> str:
+    return os.environ.get("CXX") or "g++"
+
+
+def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    except FileNotFoundError:
+        raise BuildError(f"no C++ compiler {cmd[0]!r} (install g++, or set CXX)") from None
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{cmd[0]} took more than 300 s") from None
+
+
+def library_path() -> Path:
+    cxx = compiler()
+    probe = _run([cxx, *FLAGS[:2], "-dM", "-E", "-x", "c++", "-"], input="")
+    if probe.returncode:
+        raise BuildError(f"{cxx} -march=native failed: {_first_line(probe.stderr)}")
+    key = hashlib.sha256()
+    for part in (
+        *[(HERE / s).read_bytes() for s in SOURCES],
+        " ".join(FLAGS).encode(),
+        cxx.encode(),
+        probe.stdout.encode(),
+        _jax_version().encode(),
+    ):
+        key.update(hashlib.sha256(part).digest())
+    return BUILD_DIR / f"lecun1989_native-{key.hexdigest()[:16]}.so"
+
+
+def _jax_version() -> str:
+    import jaxlib
+
+    return jaxlib.__version__
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if "error" in line] or text.splitlines() or ["(no output)"]
+    return lines[0].strip()
+
+
+def build() -> Path:
+    """The library for this machine, compiled if it is not there yet."""
+    import jax
+
+    target = library_path()
+    if target.exists():
+        return target
+    BUILD_DIR.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=BUILD_DIR) as tmp:  # written aside, then renamed: parallel builds are safe
+        out = Path(tmp) / target.name
+        cmd = [compiler(), *FLAGS, "-isystem", jax.ffi.include_dir(), str(HERE / "epoch.cc"), "-o", str(out)]
+        done = _run(cmd)
+        if done.returncode:
+            raise BuildError(f"{compiler()} failed on epoch.cc: {_first_line(done.stderr)}")
+        os.replace(out, target)
+    return target
+
+
+def load() -> ctypes.CDLL:
+    return ctypes.cdll.LoadLibrary(str(build()))
+
+
+def main():
+    try:
+        print(f"native CPU engine: {build()}")
+    except BuildError as e:  # not an error of the set-up: training runs on the XLA engine
+        print(f"native CPU engine not built ({e}); training will use the XLA engine", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
