@@ -73,7 +73,7 @@ def test_damaged_raw_file_refused_by_preprocess(tiny_repo_done, tmp_path, fault,
     fault(raw / name)
     work = tmp_path / "work"
     work.mkdir()
-    result = run_stage("preprocess", [raw, "prepared"], work, pipeline.tiny_params())
+    result = run_stage("preprocess", ["zip1989", raw, "prepared"], work, pipeline.tiny_params())
     assert_refused(result, work, "data error", *words)
 
 

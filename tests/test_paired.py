@@ -42,3 +42,17 @@ def test_pairing_cancels_what_the_draw_adds():
     got = scoring.paired(runs, mine, runs, base)
     assert got["mean"] == pytest.approx(-0.3) and got["std"] == pytest.approx(0.0, abs=1e-12)
     assert scoring.spread(mine)["std"] > 1.5
+
+
+def test_results_table_shows_each_rows_paired_difference():
+    """The committed table: every row with a baseline shows its paired difference and pair count."""
+    from pipeline import ROOT
+
+    from lecun1989.reporting import results_table
+
+    text = results_table.outputs(ROOT)[results_table.TABLE]
+    params = results_table.load_params(ROOT / "params.yaml")
+    for name in params.variants:
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        base = params.baseline_of(name)
+        assert (f"vs {base} (" in row) == (base is not None), row

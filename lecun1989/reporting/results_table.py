@@ -81,12 +81,9 @@ def table(params, runs: dict[str, dict], paired: dict) -> str:
         r, ds = runs[name], params.datasets[v.dataset]
         test = r["test"]["error_pct"]
         draw_means = scoring.by_draw(test, [d for d, _ in run_keys(r)]).values()
-        p = paired.get(name)
-        delta = (
-            "—"
-            if p is None
-            else f"{p['test_error_pct_diff']['mean']:+.2f} ± {p['test_error_pct_diff']['std']:.2f} vs {p['baseline']} ({p['test_error_pct_diff']['n_pairs']} pairs)"
-        )
+        base = params.baseline_of(name)
+        p = paired.get(f"{name}-{base}")
+        delta = "—" if p is None else f"{p['mean']:+.2f} ± {p['std']:.2f} vs {base} ({p['n_pairs']} pairs)"
         anchor = ANCHORS.get(name, {})
         reject = scoring.spread(r["test"]["reject_for_1pct_error"])
         rows.append(
