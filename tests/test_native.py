@@ -54,7 +54,18 @@ def flax_has_scaled_tanh_head() -> bool:
     return bool(jnp.allclose(net.apply({"params": params}, x), SCALED_TANH(linear), atol=1e-6))
 
 
-@pytest.mark.parametrize("name", [*VARIANTS, *EXTRA])
+NATIVE_VARIANTS = [n for n in VARIANTS if variant(n).optimizer in native.OPTIMIZERS]  # sdlm: not wired in yet
+
+
+def test_a_variant_the_native_engine_lacks_trains_on_xla_with_one_line(monkeypatch, capsys):
+    monkeypatch.setenv(native.ENV, "auto")
+    missing = [n for n in VARIANTS if n not in NATIVE_VARIANTS]
+    assert missing == ["lecun1989_paper"]
+    assert Trainer(variant(missing[0]), N).engine == "xla"
+    assert "optimizer 'sdlm' is not in the native engine" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", [*NATIVE_VARIANTS, *EXTRA])
 def test_native_engine_matches_flax_model_after_100_steps(name):
     base, update = EXTRA.get(name, (name, {}))
     if update.get("head") == "scaled_tanh" and not flax_has_scaled_tanh_head():
