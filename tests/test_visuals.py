@@ -152,6 +152,8 @@ def tiny_run(tmp_path_factory):
     params["variants"]["added_later"] = dict(params["variants"]["lecun1989"])  # a variant dvc.yaml never heard of
     for v in params["variants"].values():
         v.update(epochs=2, n_seeds=2, dataset="tiny")
+        if "sdlm" in v:
+            v["sdlm"]["hessian_samples"] = N_TRAIN
     params["datasets"] = {"tiny": {"n_train": N_TRAIN, "n_val": N_VAL, "n_test": N_TEST, "draws": DRAWS, "antialias": True}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)

@@ -158,7 +158,9 @@ class Trainer:
             return list(pool.map(lambda i: fn(i, jax.tree.map(lambda a: a[i], tree)), range(n)))
 
     def train_epoch(self, state: State, epoch: int, X, Y) -> State:
-        """X, Y: one training set for every run, or a list of one per run (run_data)."""
+        """X, Y: one training set for every run, or one per run: lists, or arrays with a leading run axis."""
+        if not isinstance(X, list | tuple) and np.ndim(X) == 4:  # (runs, n, 16, 16), (runs, n)
+            X, Y = list(X), list(Y)
         if self.vectorized:
             stacked = lambda d: jnp.stack(d) if isinstance(d, list | tuple) else d  # (runs, n, ...) per-run data
             return self.vectorized.train_epoch(state, epoch, stacked(X), stacked(Y))
