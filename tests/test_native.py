@@ -2,6 +2,7 @@
 layout, and the fall-back to the XLA engine where it cannot be built."""
 
 import re
+from typing import get_args
 
 import jax
 import jax.numpy as jnp
@@ -11,31 +12,33 @@ from helpers import ROOT, VARIANTS, tiny_data
 
 from lecun1989.network import fastnet, model
 from lecun1989.pipeline.errors import PipelineError
-from lecun1989.pipeline.params import load_variant
+from lecun1989.pipeline.params import Variant, load_variant
 from lecun1989.training.engine import Trainer
 from lecun1989.training.native import build, layout
 from lecun1989.training.native import engine as native
 
 N = 100
-SCALED_TANH = lambda x: 1.7159 * jnp.tanh(2.0 / 3.0 * x)
-# Combinations the schema allows (or will: scaled_tanh) beyond the rows of params.yaml.
+# Combinations the schema allows beyond the rows of params.yaml.
 EXTRA = {
     "scaled_tanh_mse_sgd": ("lecun1989", {"activation": "scaled_tanh"}),
     "relu_tanh_head_adamw_constant": ("lecun1989", {"activation": "relu", "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01}),
     "linear_head_mse_sgd_linear_schedule": ("lecun1989", {"head": "linear", "lr_schedule": "linear", "lr_end": 0.003}),
     "tanh_head_softmax_shift2_dropout": ("change4_relu_dropout", {"activation": "tanh", "head": "tanh", "shift_pixels": 2}),
     "scaled_tanh_head": ("lecun1989", {"activation": "scaled_tanh", "head": "scaled_tanh"}),
+    "sdlm_constant_relu_linear_head": (
+        "lecun1989_paper",
+        {"activation": "relu", "head": "linear", "lr_schedule": "constant", "lr_end": None},
+    ),
 }
 
 
 @pytest.fixture(autouse=True)
 def native_engine(monkeypatch):
     monkeypatch.setenv(native.ENV, "native")  # fail rather than fall back
-    monkeypatch.setitem(model.ACTIVATIONS, "scaled_tanh", model.ACTIVATIONS.get("scaled_tanh", SCALED_TANH))
 
 
 def variant(name, **update):
-    return load_variant(name, ROOT / "params.yaml").model_copy(update={"n_seeds": 1, **update})  # unvalidated: scaled_tanh
+    return load_variant(name, ROOT / "params.yaml").model_copy(update={"n_seeds": 1, **update})
 
 
 def max_diff(a, b):
@@ -47,29 +50,21 @@ def data(n=N):
     return jnp.asarray(x), jnp.asarray(y)
 
 
-def flax_has_scaled_tanh_head() -> bool:
-    net, x = model.Net1989(head="scaled_tanh"), jnp.zeros((1, 16, 16))
-    params = net.init(jax.random.PRNGKey(0), x)["params"]
-    linear = model.Net1989(head="linear").apply({"params": params}, x)
-    return bool(jnp.allclose(net.apply({"params": params}, x), SCALED_TANH(linear), atol=1e-6))
+def test_every_choice_the_schema_allows_is_in_the_native_engine():
+    fields = Variant.model_fields
+    for key, codes in (
+        ("activation", native.ACTIVATIONS),
+        ("head", native.HEADS),
+        ("loss", native.LOSSES),
+        ("optimizer", native.OPTIMIZERS),
+    ):
+        assert set(get_args(fields[key].annotation)) == set(codes), key
+    assert all(native.problem(variant(n)) == "" for n in VARIANTS)
 
 
-NATIVE_VARIANTS = [n for n in VARIANTS if variant(n).optimizer in native.OPTIMIZERS]  # sdlm: not wired in yet
-
-
-def test_a_variant_the_native_engine_lacks_trains_on_xla_with_one_line(monkeypatch, capsys):
-    monkeypatch.setenv(native.ENV, "auto")
-    missing = [n for n in VARIANTS if n not in NATIVE_VARIANTS]
-    assert missing == ["lecun1989_paper"]
-    assert Trainer(variant(missing[0]), N).engine == "xla"
-    assert "optimizer 'sdlm' is not in the native engine" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("name", [*NATIVE_VARIANTS, *EXTRA])
+@pytest.mark.parametrize("name", [*VARIANTS, *EXTRA])
 def test_native_engine_matches_flax_model_after_100_steps(name):
     base, update = EXTRA.get(name, (name, {}))
-    if update.get("head") == "scaled_tanh" and not flax_has_scaled_tanh_head():
-        pytest.skip("the Flax model has no scaled_tanh head yet (issue 13)")
     X, Y = data()
     v = variant(base, **update)
     fast, ref = Trainer(v, N), Trainer(v, N, reference=True)
@@ -79,6 +74,19 @@ def test_native_engine_matches_flax_model_after_100_steps(name):
     assert max_diff(s_fast.params, s_ref.params) < 1e-5
     assert max_diff(s_fast.params, fast.init().params) > 1e-3  # it trained
     assert jax.tree.structure(s_fast.opt_state) == jax.tree.structure(fast.init().opt_state)
+
+
+@pytest.mark.parametrize("activation, head", [("tanh", "tanh"), ("relu", "linear"), ("scaled_tanh", "scaled_tanh")])
+def test_native_outputs_match_flax_model(activation, head):
+    """Evaluation's forward pass (predict.cc) on trained parameters, against the readable model."""
+    X, Y = data(300)  # more digits than one of XLA's evaluation chunks: the remainder path too
+    v = variant("lecun1989", activation=activation, head=head, n_seeds=2)
+    fast, ref = Trainer(v, 300), Trainer(v, 300, reference=True)
+    trained = fast.train_epoch(fast.init(), 0, X, Y).params
+    ours, theirs = fast.predict(trained, X), ref.predict(trained, X)
+    assert ours.shape == theirs.shape == (2, 300, 10)
+    assert float(np.abs(ours - theirs).max()) < 1e-5
+    assert float(np.abs(ours[0] - ours[1]).max()) > 1e-3  # each run its own parameters
 
 
 def test_optimizer_state_matches_the_xla_engine(monkeypatch):
@@ -132,9 +140,9 @@ def no_compiler(monkeypatch, tmp_path):
     monkeypatch.setattr(native, "_said", set())
 
 
-def test_default_engine_is_xla_until_the_metrics_are_regenerated(monkeypatch):
+def test_default_engine_is_native_where_it_can_run(monkeypatch):
     monkeypatch.delenv(native.ENV)
-    assert Trainer(variant("lecun1989"), 20).engine == "xla"
+    assert Trainer(variant("lecun1989"), 20).engine == "native"
 
 
 def test_without_a_compiler_training_falls_back_to_xla_with_one_line(no_compiler, monkeypatch, capsys):
@@ -154,14 +162,16 @@ def test_native_asked_for_but_unavailable_is_one_clear_error(no_compiler):
 
 def test_unknown_engine_name_is_refused(monkeypatch):
     monkeypatch.setenv(native.ENV, "fortran")
-    with pytest.raises(PipelineError, match="LECUN1989_ENGINE='fortran': use xla \\(the default\\), native, or auto"):
+    with pytest.raises(
+        PipelineError, match="LECUN1989_ENGINE='fortran': use auto \\(the default: native where it can run\\), native, or xla"
+    ):
         native.choose(variant("lecun1989"))
 
 
 def test_a_failing_compiler_is_reported_with_its_error(monkeypatch, tmp_path):
     monkeypatch.setattr(build, "BUILD_DIR", tmp_path / "build")
     monkeypatch.setattr(build, "FLAGS", (*build.FLAGS, "-DLECUN1989_BROKEN", "-include", "no/such/header.h"))
-    with pytest.raises(build.BuildError, match="failed on epoch.cc"):
+    with pytest.raises(build.BuildError, match="failed on the native engine's sources"):
         build.build()
     assert not list((tmp_path / "build").glob("*.so"))
 

@@ -77,16 +77,14 @@ class Trainer:
         self.vectorized = vectorized.VectorizedRuns(self._one_seed_epoch) if mode == "vectorized" else None
 
     @functools.cached_property
-    def native_epoch(self):
-        """The epoch in C++ (training/native/) where that engine runs, else None: then the lax.scan
-        below runs it. Chosen on first use, so that evaluation alone never builds the engine."""
-        if self.reference or native.choose(self.variant) != "native":
-            return None
-        return native.NativeEpoch(self.variant, self.variant.epochs * self.n_train)
-
-    @property
     def engine(self) -> str:
-        return "reference" if self.reference else "native" if self.native_epoch else "xla"
+        """reference, native (training/native/, where it can run) or xla. Chosen on first use."""
+        return "reference" if self.reference else native.choose(self.variant)
+
+    @functools.cached_property
+    def native_epoch(self):
+        """The epoch in C++ where the native engine runs, else None: then the lax.scan below runs it."""
+        return native.NativeEpoch(self.variant, self.variant.epochs * self.n_train) if self.engine == "native" else None
 
     def seeds(self) -> list[int]:
         return self._seeds
@@ -134,11 +132,12 @@ class Trainer:
             if v.dropout and not self.reference:  # the fast path takes masks, drawn as flax's Dropout draws them
                 keys = jax.vmap(lambda key: jax.random.bernoulli(key, 1.0 - v.dropout, (16, 12)))(keys)
             dropout = keys if v.dropout else None
+        h = None if h is None else self.to_engine(h)  # sdlm's per-weight curvature
         if self.native_epoch:
-            params, opt_state = self.native_epoch(self.to_engine(state.params), state.opt_state, X, Y, shift, dropout)
+            params, opt_state = self.native_epoch(self.to_engine(state.params), state.opt_state, X, Y, shift, dropout, h)
             return State(self.from_engine(params), opt_state, state.data_key)
 
-        extra_args = {} if h is None else {"hessian": self.to_engine(h)}  # sdlm's per-weight curvature
+        extra_args = {} if h is None else {"hessian": h}
 
         def step(carry, sample):
             params, opt_state = carry
@@ -176,6 +175,8 @@ class Trainer:
         if self.reference:
             return self.net.apply({"params": params}, X)
         v, f = self.variant, fastnet.to_fast(params)
+        if self.engine == "native":
+            return native.predict(v, f, X)
         n = X.shape[0]
         chunks = X[: n - n % PREDICT_CHUNK].reshape(-1, PREDICT_CHUNK, 16, 16)
         outputs = jax.lax.map(lambda x: fastnet.predict(f, x, v.activation, v.head), chunks).reshape(-1, 10)

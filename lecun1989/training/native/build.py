@@ -1,4 +1,4 @@
-"""Compiles the native engine (epoch.cc) for this machine's CPU, once, into build/ beside it.
+"""Compiles the native engine (epoch.cc, predict.cc) for this machine's CPU, once, into build/ beside it.
 
 The library's name carries a hash of the sources, the flags, the compiler's identity and the
 instruction set it targets (its predefined macros under -march=native), so an edited source, another
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
+SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
 BUILD_DIR = HERE / "build"
 
@@ -76,10 +76,10 @@ def build() -> Path:
     BUILD_DIR.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_DIR) as tmp:  # written aside, then renamed: parallel builds are safe
         out = Path(tmp) / target.name
-        cmd = [compiler(), *FLAGS, "-isystem", jax.ffi.include_dir(), str(HERE / "epoch.cc"), "-o", str(out)]
-        done = _run(cmd)
+        units = [str(HERE / s) for s in SOURCES if s.endswith(".cc")]
+        done = _run([compiler(), *FLAGS, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
         if done.returncode:
-            raise BuildError(f"{compiler()} failed on epoch.cc: {_first_line(done.stderr)}")
+            raise BuildError(f"{compiler()} failed on the native engine's sources: {_first_line(done.stderr)}")
         os.replace(out, target)
     return target
 

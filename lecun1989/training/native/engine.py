@@ -1,4 +1,5 @@
-"""The native engine from JAX: one training epoch of one seed as one XLA FFI call (epoch.cc).
+"""The native engine from JAX: one training epoch of one seed as one XLA FFI call (epoch.cc), and
+the outputs on many digits (predict.cc) for evaluation.
 
 Inputs and outputs are the XLA engine's: fastnet's parameters and optax's state over them. JAX
 draws everything random (shifts, dropout masks) and computes the per-step optimizer scalars from
@@ -17,17 +18,16 @@ import optax
 from lecun1989.pipeline.errors import PipelineError
 from lecun1989.training.native import build, layout
 from lecun1989.training.optimizers import ADAM_B1, ADAM_B2, ADAM_EPS, learning_rate
+from lecun1989.training.sdlm import SdlmState
 
-TARGET = "lecun1989_train_epoch"
-ENV = "LECUN1989_ENGINE"  # xla (the default) | native | auto: native where it can run
-# The default stays the XLA engine until the committed metrics are regenerated with the native one:
-# its floats round differently (fused multiply-adds, a rational tanh), so it moves every number.
-DEFAULT = "xla"
+TARGET, PREDICT_TARGET = "lecun1989_train_epoch", "lecun1989_predict"
+ENV = "LECUN1989_ENGINE"  # auto (the default): native where it can run, else xla | native | xla
+DEFAULT = "auto"
 ACTIVATIONS = {"tanh": 0, "relu": 1, "scaled_tanh": 2}
 HEADS = {"tanh": 0, "linear": 1, "scaled_tanh": 2}
 LOSSES = {"mse": 0, "softmax_xent": 1}
-OPTIMIZERS = {"sgd": 0, "adamw": 1}
-SCALED_SGD = 2  # p - lr * scale * g, scale per weight (state row 0): SDLM's step, not yet wired to optax
+OPTIMIZERS = {"sgd": 0, "adamw": 1, "sdlm": 2}  # sdlm: p - lr * scale * g, scale = 1 / (mu + h) per weight
+SCALED_SGD = OPTIMIZERS["sdlm"]
 
 _lock = threading.Lock()
 _build_problem = None  # None: not tried yet; "": built and registered; else why not
@@ -42,6 +42,7 @@ def _library_problem() -> str:
             try:
                 lib = build.load()
                 jax.ffi.register_ffi_target(TARGET, jax.ffi.pycapsule(lib.lecun1989_train_epoch), platform="cpu")
+                jax.ffi.register_ffi_target(PREDICT_TARGET, jax.ffi.pycapsule(lib.lecun1989_predict), platform="cpu")
                 _build_problem = ""
             except (build.BuildError, OSError) as e:
                 _build_problem = str(e)
@@ -59,21 +60,28 @@ def problem(variant) -> str:
 
 
 def choose(variant) -> str:
-    """The engine, "native" or "xla", by $LECUN1989_ENGINE (default DEFAULT); auto: native where it can run."""
+    """The engine, "native" or "xla", by $LECUN1989_ENGINE (default auto: native where it can run)."""
     wanted = os.environ.get(ENV, DEFAULT)
     if wanted not in ("auto", "native", "xla"):
-        raise PipelineError(f"{ENV}={wanted!r}: use xla (the default), native, or auto (native where it can run)")
+        raise PipelineError(f"{ENV}={wanted!r}: use auto (the default: native where it can run), native, or xla")
     if wanted == "xla":
         return "xla"
     why_not = problem(variant)
     if not why_not:
         return "native"
     if wanted == "native":
-        raise PipelineError(f"{ENV}=native, but {why_not}; unset {ENV} to train on the XLA engine")
+        raise PipelineError(f"{ENV}=native, but {why_not}; set {ENV}=xla (or unset it) to train on the XLA engine")
     if why_not not in _said:  # one line per reason and process
         _said.add(why_not)
         print(f"native CPU engine unavailable ({why_not}); training on the XLA engine", file=sys.stderr)
     return "xla"
+
+
+def predict(variant, fast_params, X):
+    """The outputs (n, 10) of one run on X (n, 16, 16), traceable by jit."""
+    out = jax.ShapeDtypeStruct((X.shape[0], 10), jnp.float32)
+    codes = {"activation": np.int32(ACTIVATIONS[variant.activation]), "head": np.int32(HEADS[variant.head])}
+    return jax.ffi.ffi_call(PREDICT_TARGET, out)(X, layout.pack(fast_params), **codes)
 
 
 def _find(opt_state, kind):
@@ -91,6 +99,7 @@ class NativeEpoch:
         """(n, 3): each step's learning rate and Adam's bias corrections, as optax computes them."""
         i = jnp.arange(n, dtype=jnp.int32)
         schedule, adam = _find(opt_state, optax.ScaleByScheduleState), _find(opt_state, optax.ScaleByAdamState)
+        schedule = opt_state if isinstance(opt_state, SdlmState) else schedule  # sdlm counts its own steps
         lr = self.lr(schedule.count + i) if callable(self.lr) else jnp.full(n, self.lr, jnp.float32)
         bc1 = bc2 = jnp.ones(n, jnp.float32)
         if adam is not None:
@@ -98,13 +107,19 @@ class NativeEpoch:
             bc1, bc2 = 1 - ADAM_B1**count, 1 - ADAM_B2**count
         return jnp.stack([lr, bc1, bc2], axis=1).astype(jnp.float32)
 
-    def __call__(self, fast_params, opt_state, X, Y, shift, keep):
+    def __call__(self, fast_params, opt_state, X, Y, shift, keep, hessian=None):
+        """hessian: sdlm's curvature estimate h in fastnet's layout (only for sdlm)."""
+        n, steps = X.shape[0], self.step_scalars(opt_state, X.shape[0])
+        keep = None if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
+        if isinstance(opt_state, SdlmState):  # the per-weight scale 1 / (mu + h); 0 on the padding
+            scale = jax.tree.map(lambda h: 1.0 / (self.variant.sdlm.mu + h), hessian)
+            state = layout.pack(scale)[None]
+            params, _ = self.run(layout.pack(fast_params), state, X, Y, shift, keep, steps, SCALED_SGD)
+            return layout.unpack(params), opt_state._replace(count=opt_state.count + n)
         adam = _find(opt_state, optax.ScaleByAdamState)
         state = jnp.stack([layout.pack(adam.mu), layout.pack(adam.nu)]) if adam else jnp.zeros((0, layout.N_PARAMS), jnp.float32)
-        keep = None if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
-        steps = self.step_scalars(opt_state, X.shape[0])
         params, state = self.run(layout.pack(fast_params), state, X, Y, shift, keep, steps, OPTIMIZERS[self.variant.optimizer])
-        new_state, n = [], X.shape[0]
+        new_state = []
         for s in opt_state:  # optax's counts advance by the epoch's steps; Adam's moments come back
             if isinstance(s, optax.ScaleByAdamState):
                 s = s._replace(count=s.count + n, mu=layout.unpack(state[0]), nu=layout.unpack(state[1]))

@@ -18,7 +18,6 @@ using PREDx3 = ffi::Buffer<ffi::PRED, 3>;
 
 namespace lecun1989 {
 
-enum Activation { TANH = 0, RELU = 1, SCALED_TANH = 2 };  // also the heads' codes, where 1 is linear
 enum Loss { MSE = 0, SOFTMAX_XENT = 1 };
 constexpr int64_t STATE_ROWS[] = {0, 2, 1};  // per-weight state arrays of SGD, ADAMW, SCALED_SGD
 

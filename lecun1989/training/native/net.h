@@ -19,6 +19,7 @@ constexpr int N_PARAMS = 9872;  // 9,760 parameters and 112 zeros of padding
 constexpr int W1_ROW = 32, W4_ROW = 32;  // w1: 25 kernel offsets, w4: H3's 30 units, padded
 constexpr int H2_MAPS[3][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {4, 5, 6, 7, 8, 9, 10, 11}, {0, 1, 2, 3, 8, 9, 10, 11}};
 constexpr float PAD = -1.0f;  // the paper pads with the background value
+enum Activation { TANH = 0, RELU = 1, SCALED_TANH = 2 };  // also the heads' codes, where 1 is linear
 
 // One seed's scratch, allocated once per epoch. A padded image is stored by column parity
 // (img[column & 1][row][column >> 1]), so that a stride-2 convolution reads contiguous runs.
