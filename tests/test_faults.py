@@ -191,9 +191,9 @@ def test_not_learned_names_the_first_seed_at_chance():
     from lecun1989.pipeline.errors import NotLearnedError
     from lecun1989.training.guards import NOT_LEARNED_PCT, check_learned
 
-    check_learned(np.array([10.0, NOT_LEARNED_PCT - 0.1]), "v", [3, 4], 7)  # learned: no error
-    with pytest.raises(NotLearnedError, match=r"variant v, run 4: train error 89.0% after epoch 7"):
-        check_learned(np.array([10.0, 89.0, 95.0]), "v", [3, 4, 5], 7)
+    check_learned(np.array([10.0, NOT_LEARNED_PCT - 0.1]), "v", ["d42_s3", "d42_s4"], 7)  # learned: no error
+    with pytest.raises(NotLearnedError, match=r"variant v, run d43_s4: train error 89.0% after epoch 7"):
+        check_learned(np.array([10.0, 89.0, 95.0]), "v", ["d42_s4", "d43_s4", "d44_s4"], 7)
 
 
 def test_divergence_names_the_first_bad_seed():
@@ -202,8 +202,9 @@ def test_divergence_names_the_first_bad_seed():
     params = np.ones((3, 4), np.float32)
     params[2, 1] = np.inf
     losses = np.array([0.1, np.nan, 0.2])
-    check_finite([np.ones((3, 2))], "v", [7, 8, 9], 1)  # all finite: no error
-    with pytest.raises(DivergenceError, match="variant v, run 8, epoch 5"):
-        check_finite([params, losses], "v", [7, 8, 9], 5)
-    with pytest.raises(DivergenceError, match="variant v, run 9, epoch 5"):
-        check_finite([params], "v", [7, 8, 9], 5)
+    runs = ["d42_s7", "d42_s8", "d43_s7"]
+    check_finite([np.ones((3, 2))], "v", runs, 1)  # all finite: no error
+    with pytest.raises(DivergenceError, match="variant v, run d42_s8, epoch 5"):
+        check_finite([params, losses], "v", runs, 5)
+    with pytest.raises(DivergenceError, match="variant v, run d43_s7, epoch 5"):
+        check_finite([params], "v", runs, 5)

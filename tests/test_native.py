@@ -89,6 +89,16 @@ def test_native_outputs_match_flax_model(activation, head):
     assert float(np.abs(ours[0] - ours[1]).max()) > 1e-3  # each run its own parameters
 
 
+def test_vectorized_runs_train_on_xla_with_one_line_or_refuse_native(monkeypatch, capsys):
+    monkeypatch.setenv("LECUN1989_RUNS", "vectorized")
+    monkeypatch.setattr(native, "_said", set())
+    with pytest.raises(PipelineError, match="LECUN1989_ENGINE=native, but runs are vectorized"):
+        Trainer(variant("lecun1989"), N)
+    monkeypatch.setenv(native.ENV, "auto")
+    assert Trainer(variant("lecun1989"), N).engine == "xla"
+    assert "native CPU engine unavailable (runs are vectorized" in capsys.readouterr().err
+
+
 def test_optimizer_state_matches_the_xla_engine(monkeypatch):
     """Adam's moments and counts come back in fastnet's layout, so the engines can take over from each other."""
     X, Y = data()

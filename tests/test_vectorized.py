@@ -18,6 +18,7 @@ from helpers import ROOT, tiny_data, variant
 from lecun1989.pipeline.errors import ParamsError
 from lecun1989.training import vectorized
 from lecun1989.training.engine import Trainer
+from lecun1989.training.native import engine as native
 
 N, EPOCHS = 20, 2
 # vmap turns the step's matmuls into batched ones, which sum in another order: measured on the CPU
@@ -25,6 +26,12 @@ N, EPOCHS = 20, 2
 # 40 steps (1 ulp of the largest weights); bit-identical is not what vmap promises.
 TOLERANCE = 1e-6
 needs_four = pytest.mark.skipif(jax.device_count() < 4, reason="runs in test_sharding_on_four_forced_cpu_devices's subprocess")
+
+
+@pytest.fixture(autouse=True)
+def xla_engine(monkeypatch):
+    """Vectorized runs are the XLA engine vmapped: compare them with the same engine on threads."""
+    monkeypatch.setenv(native.ENV, "xla")
 
 
 def digits(n_sets: int):

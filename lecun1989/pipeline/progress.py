@@ -15,8 +15,8 @@ def _terminal_width(stream) -> int:
 class Progress:
     """A tqdm bar on an interactive stderr, else one plain line per epoch; nothing when quiet."""
 
-    def __init__(self, variant: str, epochs: int, n_seeds: int, quiet: bool, stream=None):
-        self.variant, self.epochs, self.n_seeds, self.quiet = variant, epochs, n_seeds, quiet
+    def __init__(self, variant: str, epochs: int, n_runs: int, quiet: bool, stream=None):
+        self.variant, self.epochs, self.n_runs, self.quiet = variant, epochs, n_runs, quiet
         self.stream = stream or sys.stderr
         self.bar = None
         if not quiet and _terminal_width(self.stream) > 0 and not os.environ.get("CI"):
@@ -38,8 +38,7 @@ class Progress:
             return
         eta = elapsed / epoch * (self.epochs - epoch)
         print(
-            f"{self.variant} epoch {epoch}/{self.epochs}: {numbers} (mean of {self.n_seeds} seeds) | "
-            f"elapsed {elapsed:.0f}s, eta {eta:.0f}s",
+            f"{self.variant} epoch {epoch}/{self.epochs}: {numbers} (mean of {self.n_runs} runs) | elapsed {elapsed:.0f}s, eta {eta:.0f}s",
             file=self.stream,
             flush=True,
         )

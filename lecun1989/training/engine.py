@@ -73,13 +73,10 @@ class Trainer:
         mode = vectorized.runs_mode()  # threads on the CPU, vectorized on accelerators; see vectorized.py
         if mode == "vectorized" and self._hessian:
             raise ParamsError("optimizer sdlm re-estimates its curvature per run between epochs: set LECUN1989_RUNS=threads")
-        vectorized.announce(mode)
+        # native where it can run, else xla; the native epoch trains one run per thread, never vmapped
+        self.engine = "reference" if reference else native.choose(variant, vectorized=mode == "vectorized")
+        vectorized.announce(mode, self.engine)
         self.vectorized = vectorized.VectorizedRuns(self._one_seed_epoch) if mode == "vectorized" else None
-
-    @functools.cached_property
-    def engine(self) -> str:
-        """reference, native (training/native/, where it can run) or xla. Chosen on first use."""
-        return "reference" if self.reference else native.choose(self.variant)
 
     @functools.cached_property
     def native_epoch(self):

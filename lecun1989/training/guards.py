@@ -11,24 +11,24 @@ from lecun1989.pipeline.errors import DivergenceError, NotLearnedError
 NOT_LEARNED_PCT = 87.0
 
 
-def check_finite(arrays: list, variant_name: str, seeds: list[int], epoch: int) -> None:
-    """Stop at the first run whose parameters or losses (leading axis: run) hold a NaN or inf."""
-    finite = np.ones(len(seeds), bool)
+def check_finite(arrays: list, variant_name: str, runs: list[str], epoch: int) -> None:
+    """Stop at the first run (runs: their labels) whose parameters or losses (leading axis: run) hold a NaN or inf."""
+    finite = np.ones(len(runs), bool)
     for array in arrays:
-        finite &= np.isfinite(np.asarray(array)).reshape(len(seeds), -1).all(axis=1)
-    for seed, ok in zip(seeds, finite):
+        finite &= np.isfinite(np.asarray(array)).reshape(len(runs), -1).all(axis=1)
+    for run, ok in zip(runs, finite):
         if not ok:
             raise DivergenceError(
-                f"variant {variant_name}, run {seed}, epoch {epoch}: loss or parameters became NaN/inf "
+                f"variant {variant_name}, run {run}, epoch {epoch}: loss or parameters became NaN/inf "
                 "(learning rate too high?); no model or metrics were written"
             )
 
 
-def check_learned(train_error_pct, variant_name: str, seeds: list[int], epochs: int) -> None:
-    """Stop at the first run whose train error % after the last epoch is near chance."""
-    for seed, error in zip(seeds, np.asarray(train_error_pct, np.float64)):
+def check_learned(train_error_pct, variant_name: str, runs: list[str], epochs: int) -> None:
+    """Stop at the first run (runs: their labels) whose train error % after the last epoch is near chance."""
+    for run, error in zip(runs, np.asarray(train_error_pct, np.float64)):
         if error >= NOT_LEARNED_PCT:
             raise NotLearnedError(
-                f"variant {variant_name}, run {seed}: train error {error:.1f}% after epoch {epochs}, at or above "
+                f"variant {variant_name}, run {run}: train error {error:.1f}% after epoch {epochs}, at or above "
                 f"{NOT_LEARNED_PCT:.0f}% (chance is 90%): try another learning rate or more epochs; no model or metrics were written"
             )

@@ -46,11 +46,11 @@ def runs_mode() -> str:
 
 
 @cache
-def announce(mode: str) -> None:
-    """One line on stderr per process and mode: which path trains."""
+def announce(mode: str, engine: str) -> None:
+    """One line on stderr per process, mode and engine: which path trains."""
     where = f"{jax.device_count()} {jax.default_backend()} device(s), {jax.process_count()} process(es)"
     why = f"{ENV}={os.environ[ENV]}" if os.environ.get(ENV) else f"default on {jax.default_backend()}"
-    print(f"lecun1989 training: {mode} ({MODES[mode]}; {where}; {why})", file=sys.stderr, flush=True)
+    print(f"lecun1989 training: {engine} engine, {mode} ({MODES[mode]}; {where}; {why})", file=sys.stderr, flush=True)
 
 
 def padded_count(n_runs: int, n_devices: int) -> int:

@@ -1,8 +1,10 @@
-"""Compiles the native engine (epoch.cc, predict.cc) for this machine's CPU, once, into build/ beside it.
+"""Compiles the native engine (epoch.cc, predict.cc) for this machine's CPU, once, into a per-user
+cache ($LECUN1989_NATIVE_CACHE, else $XDG_CACHE_HOME/lecun1989/native, else ~/.cache/lecun1989/native).
 
-The library's name carries a hash of the sources, the flags, the compiler's identity and the
-instruction set it targets (its predefined macros under -march=native), so an edited source, another
-compiler or another CPU builds a new one and never loads a stale one. `make venv` builds it
+The library's name carries a hash of the sources, the flags, the compiler's identity, the instruction
+set it targets (its predefined macros under -march=native) and jaxlib's version, so an edited source,
+another compiler or another CPU builds a new one and never loads a stale one; copies of the
+repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `make venv` builds it
 (`python -m lecun1989.training.native.build`); otherwise the first Trainer that wants it does.
 The compiler is $CXX, else g++. Where it is missing or fails, load() says why in one line.
 """
@@ -18,7 +20,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
-BUILD_DIR = HERE / "build"
+BUILD_DIR = Path(
+    os.environ.get("LECUN1989_NATIVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lecun1989" / "native"
+)
 
 
 class BuildError(Exception):
@@ -73,7 +77,7 @@ def build() -> Path:
     target = library_path()
     if target.exists():
         return target
-    BUILD_DIR.mkdir(exist_ok=True)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_DIR) as tmp:  # written aside, then renamed: parallel builds are safe
         out = Path(tmp) / target.name
         units = [str(HERE / s) for s in SOURCES if s.endswith(".cc")]

@@ -49,24 +49,26 @@ def _library_problem() -> str:
     return _build_problem
 
 
-def problem(variant) -> str:
+def problem(variant, vectorized: bool = False) -> str:
     """Why the native engine cannot train this variant here ("" if it can)."""
     if jax.default_backend() != "cpu":
         return f"JAX runs on {jax.default_backend()}, the native engine on the CPU only"
+    if vectorized:
+        return "runs are vectorized (LECUN1989_RUNS), the native engine trains one run per thread"
     for key, codes in (("activation", ACTIVATIONS), ("head", HEADS), ("loss", LOSSES), ("optimizer", OPTIMIZERS)):
         if getattr(variant, key) not in codes:
             return f"{key} {getattr(variant, key)!r} is not in the native engine"
     return _library_problem()
 
 
-def choose(variant) -> str:
+def choose(variant, vectorized: bool = False) -> str:
     """The engine, "native" or "xla", by $LECUN1989_ENGINE (default auto: native where it can run)."""
     wanted = os.environ.get(ENV, DEFAULT)
     if wanted not in ("auto", "native", "xla"):
         raise PipelineError(f"{ENV}={wanted!r}: use auto (the default: native where it can run), native, or xla")
     if wanted == "xla":
         return "xla"
-    why_not = problem(variant)
+    why_not = problem(variant, vectorized)
     if not why_not:
         return "native"
     if wanted == "native":
