@@ -39,6 +39,12 @@ void backward_top(Work& s, const float* p, const bool* keep, float keep_prob, co
   }
 }
 
+// The gradient at the total inputs of H2 group gi's 4 output maps: 16 positions each, as two V.
+inline void group_gradient(const Work& s, int gi, V (&d)[4][2]) {
+  for (int o = 0; o < 4; o++)
+    for (int h = 0; h < 2; h++) d[o][h] = load(s.dz2[4 * gi + o] + 8 * h);
+}
+
 template <class Up>
 void backward_h2(Work& s, const float* p, const Up& up) {
   // The patches' gradient, while the weights are old: each input map is in two groups; its first
@@ -46,8 +52,7 @@ void backward_h2(Work& s, const float* p, const Up& up) {
 #pragma GCC unroll 3
   for (int gi = 0; gi < 3; gi++) {
     V d[4][2];
-    for (int o = 0; o < 4; o++)
-      for (int h = 0; h < 2; h++) d[o][h] = load(s.dz2[4 * gi + o] + 8 * h);
+    group_gradient(s, gi, d);
     for (int k = 0; k < 25; k++)
 #pragma GCC unroll 8
       for (int j = 0; j < 8; j++) {
@@ -70,8 +75,7 @@ void backward_h2(Work& s, const float* p, const Up& up) {
 #pragma GCC unroll 3
   for (int gi = 0; gi < 3; gi++) {
     V d[4][2];
-    for (int o = 0; o < 4; o++)
-      for (int h = 0; h < 2; h++) d[o][h] = load(s.dz2[4 * gi + o] + 8 * h);
+    group_gradient(s, gi, d);
     for (int k = 0; k < 25; k++)
 #pragma GCC unroll 4
       for (int j = 0; j < 8; j += 2) {
