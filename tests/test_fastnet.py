@@ -19,7 +19,9 @@ N = 100
 
 @pytest.fixture(autouse=True)
 def xla_engine(monkeypatch):
+    """The XLA engine, one program per seed (on an accelerator too: vmapped runs are test_vectorized's)."""
     monkeypatch.setenv("LECUN1989_ENGINE", "xla")
+    monkeypatch.setenv("LECUN1989_RUNS", "threads")
 
 
 def digits(n=N, seed=0):
