@@ -107,17 +107,7 @@ def test_invalid_yaml_refused(tmp_path):
 def test_committed_params_are_valid():
     from lecun1989.pipeline.params import load_params
 
-    p = load_params(ROOT / "params.yaml")
-    assert set(p.variants) == {
-        "lecun1989",
-        "change1_softmax",
-        "change2_adamw",
-        "change3_shift",
-        "change4_relu_dropout",
-        "lecun1989_paper",
-        "lecun1989_50k",
-        "change4_50k",
-    }
+    p = load_params(ROOT / "params.yaml")  # valid; test_variants.py checks the list of its rows
     # karpathy's blog rows: 50,000 digits on the same draws and test digits as zip1989, paired with its rows
     assert p.datasets["mnist50k"].n_train == 50000 and p.datasets["mnist50k"].draws == p.datasets["zip1989"].draws
     assert p.datasets["mnist50k"].n_test == p.datasets["zip1989"].n_test
