@@ -73,7 +73,8 @@ class Trainer:
         mode = vectorized.runs_mode()  # threads on the CPU, vectorized on accelerators; see vectorized.py
         if jax.default_backend() != "cpu" and "JAX_DEFAULT_MATMUL_PRECISION" not in os.environ:
             # GPUs round float32 matmul inputs to TF32 by default: on an H100 that put the engine 1.8e-5
-            # from the Flax reference after 100 steps (1e-5 with full float32), for ~13% of a row's time.
+            # from the Flax reference after 100 steps; full float32 passed the 1e-5 tests, and a 9-run row
+            # took 7.65 s against 7.87 s with TF32 (one process each: no measurable cost).
             jax.config.update("jax_default_matmul_precision", "highest")
         if mode == "vectorized" and self._hessian:
             raise ParamsError("optimizer sdlm re-estimates its curvature per run between epochs: set LECUN1989_RUNS=threads")
