@@ -98,15 +98,17 @@ def test_progress_plain_lines_and_quiet():
 
     from lecun1989.pipeline import progress
 
-    scores = {split: {"loss": np.array([0.5, 0.25]), "error": np.array([4.0, 2.0])} for split in ("train", "test")}
+    scores = {split: {"loss": np.array([0.5, 0.25]), "error": np.array([4.0, 2.0])} for split in ("train", "val", "test")}
+    scores["test"] = {"loss": np.array([9.0]), "error": np.array([99.0])}  # never shown
     stream = io.StringIO()  # not a terminal: plain lines, no bar
     bar = progress.Progress("lecun1989", 4, 2, quiet=False, stream=stream)
     bar.epoch(1, scores, 10.0)
     bar.close()
     line = stream.getvalue()
     assert line.count("\n") == 1
-    for part in ("lecun1989", "epoch 1/4", "train loss 0.375", "error 3.00%", "test loss", "elapsed 10s", "eta 30s"):
+    for part in ("lecun1989", "epoch 1/4", "train loss 0.375", "error 3.00%", "val loss 0.375", "elapsed 10s", "eta 30s"):
         assert part in line, (part, line)
+    assert "test" not in line and "99" not in line, line
     quiet = io.StringIO()
     progress.Progress("lecun1989", 4, 2, quiet=True, stream=quiet).epoch(1, scores, 10.0)
     assert quiet.getvalue() == ""

@@ -27,10 +27,12 @@ class Progress:
     def epoch(self, epoch: int, scores: dict, elapsed: float) -> None:
         if self.quiet:
             return
-        tr, te = scores["train"], scores["test"]
+        # Validation, not test: whoever watches a run to decide something should see the split
+        # that decisions are made on (the test error is in the curves).
+        tr, va = scores["train"], scores["val"]
         numbers = (
             f"train loss {tr['loss'].mean():.4g} error {tr['error'].mean():.2f}% | "
-            f"test loss {te['loss'].mean():.4g} error {te['error'].mean():.2f}%"
+            f"val loss {va['loss'].mean():.4g} error {va['error'].mean():.2f}%"
         )
         if self.bar is not None:
             self.bar.set_postfix_str(numbers, refresh=False)
