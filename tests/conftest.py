@@ -1,24 +1,35 @@
+import os
 import shutil
 import tempfile
 
 import pipeline
 import pytest
 
+from lecun1989.training import caches
+
 
 def pytest_configure(config):
-    """One JAX compilation cache for this test session (in-process only; stage subprocesses still
-    compile for themselves): the many Trainers of the unit tests compile identical programs, and
-    on a 2-core machine each compile costs seconds."""
+    """One JAX compilation cache for this test session, in-process and for every stage subprocess
+    (through $LECUN1989_JAX_CACHE, which the stages read): the many Trainers and stages of the tests
+    compile identical programs, and on a 2-core machine each compile costs seconds. It starts empty,
+    so the session never reads what another session (or the user's own cache) compiled."""
     import jax
 
     config._lecun1989_jax_cache = tempfile.mkdtemp(prefix="lecun1989-test-jax-cache-")
     jax.config.update("jax_compilation_cache_dir", config._lecun1989_jax_cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    config._lecun1989_saved_env = os.environ.get(caches.JAX_CACHE_ENV)
+    os.environ[caches.JAX_CACHE_ENV] = config._lecun1989_jax_cache
 
 
 def pytest_unconfigure(config):
     shutil.rmtree(getattr(config, "_lecun1989_jax_cache", ""), ignore_errors=True)
+    saved = getattr(config, "_lecun1989_saved_env", None)
+    if saved is None:
+        os.environ.pop(caches.JAX_CACHE_ENV, None)
+    else:
+        os.environ[caches.JAX_CACHE_ENV] = saved
 
 
 @pytest.fixture(scope="session")

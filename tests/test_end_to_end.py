@@ -1,8 +1,12 @@
 """The whole pipeline on tiny data, through DVC as a user runs it."""
 
 import json
+import subprocess
+import sys
 
 import pipeline
+
+from lecun1989.training import caches
 
 
 def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
@@ -38,3 +42,18 @@ def test_forced_repro_is_bit_identical(tiny_repo):
     n_stages = 4 + 2 * len(pipeline.TINY_VARIANTS)  # check_params, download, preprocess@zip1989, train/evaluate of each variant, report
     assert out.count("Running stage") == n_stages, out
     assert (tiny_repo / "dvc.lock").read_text() == before
+
+
+def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo, tmp_path):
+    """The train stage with JAX's compilation cache empty (it compiles and stores every program),
+    filled (it loads them all and stores nothing new) and off trains the model the pipeline made."""
+    cache, made = tmp_path / "jax-cache", (tiny_repo / "models/lecun1989.msgpack").read_bytes()
+    entries = []
+    for how, setting in (("cold", cache), ("warm", cache), ("off", "0")):
+        env = {**pipeline.env(), caches.JAX_CACHE_ENV: str(setting)}
+        model, curves = tmp_path / f"{how}.msgpack", tmp_path / f"{how}-curves"
+        cmd = [sys.executable, "-m", "stages.train", "lecun1989", "data/prepared/zip1989", str(model), str(curves), "--quiet"]
+        subprocess.run(cmd, cwd=tiny_repo, env=env, check=True, capture_output=True)
+        assert model.read_bytes() == made, how
+        entries.append(sorted(p.name for p in cache.iterdir()) if cache.exists() else [])
+    assert entries[0] and entries[1] == entries[0] == entries[2], "the warm run compiled something anew"

@@ -21,10 +21,12 @@ from lecun1989.evaluation import scoring
 from lecun1989.network import fastnet, hessian, model
 from lecun1989.pipeline.errors import ParamsError
 from lecun1989.training import vectorized, xla_cpu  # noqa: F401  (xla_cpu sets XLA's CPU flags before the backend starts)
+from lecun1989.training.caches import use_jax_cache
 from lecun1989.training.losses import LOSSES
 from lecun1989.training.native import engine as native
 from lecun1989.training.optimizers import make_optimizer
 
+use_jax_cache()  # before anything is compiled: a stage loads what earlier stages compiled
 PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
 # Seeds are not vmapped: a vmapped batch of seeds turns every matmul into a batched one that XLA's
 # CPU backend runs more slowly per seed than the plain one-seed program (measured: 4 seeds 67k vs 75k

@@ -17,12 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lecun1989.training.caches import user_cache_dir
+
 HERE = Path(__file__).resolve().parent
 SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
-BUILD_DIR = Path(
-    os.environ.get("LECUN1989_NATIVE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lecun1989" / "native"
-)
+BUILD_DIR = user_cache_dir("native", "LECUN1989_NATIVE_CACHE")
 
 
 class BuildError(Exception):
