@@ -57,3 +57,13 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
         assert model.read_bytes() == made, how
         entries.append(sorted(p.name for p in cache.iterdir()) if cache.exists() else [])
     assert entries[0] and entries[1] == entries[0] == entries[2], "the warm run compiled something anew"
+
+
+def test_an_unwritable_compile_cache_is_one_line_and_no_cache(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    code = "from lecun1989.training import engine; import jax; print(jax.config.jax_compilation_cache_dir)"
+    env = {**pipeline.env(), caches.JAX_CACHE_ENV: str(blocked / "jax")}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "None"
+    assert result.stderr.count("\n") == 1 and "cannot write" in result.stderr and caches.JAX_CACHE_ENV in result.stderr, result.stderr

@@ -9,6 +9,7 @@ was compiled: models and metrics come out bit-identical with the cache cold, war
 """
 
 import os
+import sys
 from pathlib import Path
 
 JAX_CACHE_ENV = "LECUN1989_JAX_CACHE"  # a folder, or 0 for no cache
@@ -26,6 +27,14 @@ def use_jax_cache() -> None:
 
     if os.environ.get(JAX_CACHE_ENV) == "0" or jax.config.jax_compilation_cache_dir:
         return
-    jax.config.update("jax_compilation_cache_dir", str(user_cache_dir("jax", JAX_CACHE_ENV)))
+    folder = user_cache_dir("jax", JAX_CACHE_ENV)
+    try:  # else JAX would warn once per program it compiles
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError("not writable")
+    except OSError as e:
+        print(f"JAX compile cache off: cannot write {folder} ({e}); set {JAX_CACHE_ENV} to a writable folder, or 0", file=sys.stderr)
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))
     # Every program, however quick to compile: a stage compiles dozens of small ones (~1 MB in all).
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
