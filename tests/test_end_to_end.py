@@ -6,7 +6,7 @@ import sys
 
 import pipeline
 
-from lecun1989.training import caches
+from lecun1989 import runtime
 
 
 def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
@@ -50,7 +50,7 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
     cache, made = tmp_path / "jax-cache", (tiny_repo / "models/lecun1989.msgpack").read_bytes()
     entries = []
     for how, setting in (("cold", cache), ("warm", cache), ("off", "0")):
-        env = {**pipeline.env(), caches.JAX_CACHE_ENV: str(setting)}
+        env = {**pipeline.env(), runtime.JAX_CACHE_ENV: str(setting)}
         model, curves = tmp_path / f"{how}.msgpack", tmp_path / f"{how}-curves"
         cmd = [sys.executable, "-m", "stages.train", "lecun1989", "data/prepared/zip1989", str(model), str(curves), "--quiet"]
         subprocess.run(cmd, cwd=tiny_repo, env=env, check=True, capture_output=True)
@@ -62,8 +62,8 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
 def test_an_unwritable_compile_cache_is_one_line_and_no_cache(tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    code = "from lecun1989.training import engine; import jax; print(jax.config.jax_compilation_cache_dir)"
-    env = {**pipeline.env(), caches.JAX_CACHE_ENV: str(blocked / "jax")}
+    code = "from lecun1989 import runtime; runtime.configure(); import jax; print(jax.config.jax_compilation_cache_dir)"
+    env = {**pipeline.env(), runtime.JAX_CACHE_ENV: str(blocked / "jax")}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "None"
-    assert result.stderr.count("\n") == 1 and "cannot write" in result.stderr and caches.JAX_CACHE_ENV in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot write" in result.stderr and runtime.JAX_CACHE_ENV in result.stderr, result.stderr

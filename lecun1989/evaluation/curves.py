@@ -30,11 +30,6 @@ def open_live(curves_dir: str):
 CURVE_STATS = {"mean": np.mean, "min": np.min, "max": np.max}
 
 
-def run_label(draw: int, seed: int) -> str:
-    """A run's name in curves and per-run metrics: d<draw>_s<seed>."""
-    return f"d{draw}_s{seed}"
-
-
 def log_epoch(live, epoch: int, scores: dict, runs: list[str]) -> None:
     """One DVCLive step per epoch: every run's curve (runs/<label>/), and mean/min/max over the runs."""
     live.step = epoch

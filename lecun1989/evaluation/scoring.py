@@ -12,6 +12,18 @@ def error_pct(n_missed, n: int):
     return 100.0 * np.asarray(n_missed) / n
 
 
+def score(outputs: np.ndarray, labels: np.ndarray, loss) -> dict:
+    """Per run: the outputs (runs, n, 10), the variant's loss (its mean over the digits), exact misses
+    and error % against labels (runs, n)."""
+    missed = misses(outputs, labels)
+    return {
+        "outputs": outputs,
+        "loss": np.asarray(loss(outputs, labels)).mean(axis=-1),
+        "misses": missed,
+        "error": error_pct(missed, labels.shape[1]),
+    }
+
+
 def spread(values) -> dict:
     """mean, sample std (0 for one value), min and max of per-seed values."""
     values = np.asarray(values, np.float64)
@@ -29,13 +41,6 @@ def margins(outputs: np.ndarray) -> np.ndarray:
     return top2[..., 1] - top2[..., 0]
 
 
-def confusion(outputs: np.ndarray, labels: np.ndarray, n_classes: int = 10) -> np.ndarray:
-    """Counts (actual, predicted) of one network's outputs (n, 10); rows are the true labels."""
-    counts = np.zeros((n_classes, n_classes), np.int64)
-    np.add.at(counts, (np.asarray(labels), predictions(outputs)), 1)
-    return counts
-
-
 def kept_errors(outputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One network's outputs (n, 10): after rejecting the k digits of lowest margin, for k = 0..n,
     the wrong predictions among the kept digits and the number kept; both (n + 1,) integers.
@@ -50,11 +55,7 @@ def kept_errors(outputs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np
 
 def reject_pct(outputs: np.ndarray, labels: np.ndarray, max_error_pct: float = 1.0):
     """The paper's operating point: the smallest share (%) of test digits that must be rejected,
-    lowest margin first, for the error on the digits kept to be at most max_error_pct.
-    outputs (n, 10) -> float; stacked seeds (s, n, 10) -> (s,) array."""
-    outputs = np.asarray(outputs)
-    if outputs.ndim == 3:
-        return np.array([reject_pct(o, labels, max_error_pct) for o in outputs])
+    lowest margin first, for the error on the digits kept to be at most max_error_pct; outputs (n, 10)."""
     wrong_kept, n_kept = kept_errors(outputs, labels)
     ok = 100 * wrong_kept <= max_error_pct * n_kept  # integer counts: exact, no rounding
     return 100.0 * int(np.argmax(ok)) / len(labels)  # ok[-1] holds: nothing kept, nothing wrong
@@ -62,10 +63,7 @@ def reject_pct(outputs: np.ndarray, labels: np.ndarray, max_error_pct: float = 1
 
 def error_at_reject(outputs: np.ndarray, labels: np.ndarray, reject_grid_pct) -> np.ndarray:
     """Error % on the kept digits at each rejected share of reject_grid_pct (rounded to whole
-    digits); outputs (n, 10) -> (len(grid),), stacked seeds (s, n, 10) -> (s, len(grid))."""
-    outputs = np.asarray(outputs)
-    if outputs.ndim == 3:
-        return np.stack([error_at_reject(o, labels, reject_grid_pct) for o in outputs])
+    digits); outputs (n, 10) -> (len(grid),)."""
     wrong_kept, n_kept = kept_errors(outputs, labels)
     n = len(labels)
     k = np.clip(np.rint(np.asarray(reject_grid_pct, np.float64) * n / 100).astype(np.int64), 0, n - 1)

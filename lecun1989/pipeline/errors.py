@@ -1,5 +1,6 @@
 """The pipeline's own errors: each one is printed as a single message and sets the exit code."""
 
+import logging
 import sys
 
 
@@ -31,7 +32,9 @@ class OutputError(PipelineError):
 
 
 def run_stage(main, argv=None) -> None:
-    """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code."""
+    """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code. The
+    package's log lines (which engine trains, a fallback) go to stderr as plain lines."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         main(argv)
     except PipelineError as e:

@@ -21,6 +21,9 @@ STAMP = b"params checked against lecun1989/pipeline/params.py\n"
 STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
+MAX_SHIFT_PIXELS = 4  # the native kernel's input buffer is sized for it (native/codes.py)
+
+
 class Strict(BaseModel):
     # strict: "3e-4" (a string to YAML 1.1) is refused instead of being coerced quietly.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
@@ -71,7 +74,7 @@ class Variant(Strict):
     weight_decay: float = Field(ge=0, lt=1)
     batch_size: Literal[1]
     epochs: int = Field(ge=1, le=1000)
-    shift_pixels: int = Field(ge=0, le=4)
+    shift_pixels: int = Field(ge=0, le=MAX_SHIFT_PIXELS)
     shift_fill: Literal["wrap"]
     dropout: float = Field(ge=0, lt=1)
     n_seeds: int = Field(ge=1, le=64)
