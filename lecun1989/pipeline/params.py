@@ -72,10 +72,8 @@ class Variant(Strict):
     lr_schedule: Literal["constant", "linear", "geometric_per_epoch"]
     lr_end: float | None = Field(gt=0, le=100)  # the last step's (or last epoch's) lr; null for constant
     weight_decay: float = Field(ge=0, lt=1)
-    batch_size: Literal[1]
     epochs: int = Field(ge=1, le=1000)
     shift_pixels: int = Field(ge=0, le=MAX_SHIFT_PIXELS)
-    shift_fill: Literal["wrap"]
     dropout: float = Field(ge=0, lt=1)
     n_seeds: int = Field(ge=1, le=64)
     seed: int = Field(ge=0, lt=2**31)
@@ -197,12 +195,6 @@ def load_params(path: str | Path = "params.yaml") -> Params:
 def _known(params: Params, section: str, name: str, path) -> None:
     if name not in getattr(params, section):
         raise ParamsError(f"{section[:-1]} {name!r} is not in {path}; known: {', '.join(getattr(params, section))}")
-
-
-def load_variant(name: str, path: str | Path = "params.yaml") -> Variant:
-    params = load_params(path)
-    _known(params, "variants", name, path)
-    return params.variants[name]
 
 
 def load_for_variant(name: str, path: str | Path = "params.yaml") -> Params:
