@@ -11,14 +11,16 @@ anything; no other module of the package reads the environment or changes JAX's 
   CXX                   the native engine's compiler (default g++)
 """
 
+import logging
 import os
-import sys
 from functools import cache
 from pathlib import Path
 
 import platformdirs
 
 from lecun1989.pipeline.errors import PipelineError
+
+log = logging.getLogger(__name__)
 
 JAX_CACHE_ENV = "LECUN1989_JAX_CACHE"
 ENGINES = {"auto": "native where it can run, else xla", "native": "the C++ engine", "xla": "fastnet on XLA"}
@@ -94,7 +96,7 @@ def _use_jax_cache(jax) -> None:
         if not os.access(folder, os.W_OK):
             raise PermissionError("not writable")
     except OSError as e:
-        print(f"JAX compile cache off: cannot write {folder} ({e}); set {JAX_CACHE_ENV} to a writable folder, or 0", file=sys.stderr)
+        log.warning(f"JAX compile cache off: cannot write {folder} ({e}); set {JAX_CACHE_ENV} to a writable folder, or 0")
         return
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # a stage compiles dozens of small programs

@@ -38,7 +38,7 @@ def main(argv=None):
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
     if args.quiet:
-        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("lecun1989").setLevel(logging.WARNING)
 
     runs = variant_runs(args.variant, args.params)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.

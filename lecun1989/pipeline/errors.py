@@ -34,7 +34,13 @@ class OutputError(PipelineError):
 def run_stage(main, argv=None) -> None:
     """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code. The
     package's log lines (which engine trains, a fallback) go to stderr as plain lines."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    log = logging.getLogger("lecun1989")  # the package's own lines only, not those of JAX or DVC
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
     try:
         main(argv)
     except PipelineError as e:
