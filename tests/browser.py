@@ -60,7 +60,7 @@ def find() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
-def chromium(browser: str, url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     """Headless Chromium on url, every network request sent to a closed port, no background traffic."""
     flags = [
         "--headless",
@@ -74,7 +74,7 @@ def chromium(browser: str, url: str, profile: Path, *extra: str) -> subprocess.C
         "--disable-sync",
         "--window-size=1400,1000",
     ]
-    return subprocess.run([browser, *flags, *extra, url], capture_output=True, text=True, timeout=120)
+    return subprocess.run([find(), *flags, *extra, url], capture_output=True, text=True, timeout=120)
 
 
 def page_requests(net_log: Path) -> list[str]:
@@ -99,19 +99,12 @@ def render(page: Path, scratch: Path) -> dict:
     probed.write_text(source.replace("<head>", "<head>\n" + PROBE_HEAD, 1), encoding="utf8")
     net_log = scratch / "net-log.json"
     result = chromium(
-        find(), probed.as_uri(), scratch / "profile", f"--log-net-log={net_log}", f"--virtual-time-budget={VIRTUAL_TIME_MS}", "--dump-dom"
+        probed.resolve().as_uri(),
+        scratch / "profile",
+        f"--log-net-log={net_log}",
+        f"--virtual-time-budget={VIRTUAL_TIME_MS}",
+        "--dump-dom",
     )
     found = REPORT.search(result.stdout)
     assert found, f"no probe report in the page Chromium dumped (exit {result.returncode}):\n{result.stderr[-3000:]}"
     return {**json.loads(html.unescape(found.group(1))), "requests": page_requests(net_log)}
-
-
-def screenshot(page: Path, png: Path, scratch: Path, height: int = 3000) -> None:
-    chromium(
-        find(),
-        page.as_uri(),
-        scratch / "profile",
-        f"--screenshot={png}",
-        f"--window-size=1400,{height}",
-        f"--virtual-time-budget={VIRTUAL_TIME_MS}",
-    )
