@@ -9,7 +9,8 @@ each split (train, val, test) the digit count n, mean, std, min and max over run
 loss, and the mean error % of each draw (error_pct_by_draw.draw_<draw>); for test also
 reject_for_1pct_error: the smallest share (%) of test digits that must be rejected, lowest confidence
 margin (top-1 minus top-2 output) first, for the error on the digits kept to be at most 1%.
-PER_RUN (JSON): every run's draw, seed, loss, error %, misses and reject_for_1pct_error.
+PER_RUN (JSON): every run's draw, seed, loss, error %, misses and reject_for_1pct_error, and for test
+misread: the sorted positions of the test digits the run misreads.
 --confusion CSV: run,actual,predicted for every test digit and every run (the plot pools runs).
 --reject-curve CSV: rejected_pct,error_mean,error_min,error_max,error_<run>...: the error % on the
 kept test digits when 0..20% are rejected, lowest margin first.
@@ -49,6 +50,7 @@ def main(argv=None):
     from lecun1989.data import prepared
     from lecun1989.evaluation import scoring
     from lecun1989.evaluation.curves import run_label
+    from lecun1989.evaluation.misreads import misread_indices
     from lecun1989.evaluation.outputs import KINDS, REJECT_GRID_PCT, REJECT_TARGET_PCT, confusion_csv, misread_png, reject_curve_csv
     from lecun1989.pipeline import guard
     from lecun1989.pipeline.atomic import staged, write_bytes, write_json
@@ -82,6 +84,7 @@ def main(argv=None):
             reject = np.array([scoring.reject_pct(o, t, REJECT_TARGET_PCT) for o, t in zip(s["outputs"], y)])
             metrics[split]["reject_for_1pct_error"] = scoring.spread(reject)
             per_run[split]["reject_for_1pct_error"] = reject.tolist()
+            per_run[split]["misread"] = misread_indices(s["outputs"], y)
             predicted = scoring.predictions(s["outputs"])
             if args.confusion:
                 out["confusion"] = confusion_csv(labels, predicted, y)
