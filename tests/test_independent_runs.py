@@ -79,4 +79,6 @@ def test_the_command_refuses_a_folder_without_per_run_files_in_one_line(folders)
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "nowhere/per_run/lecun1989.json is missing" in result.stderr, result.stderr
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "nowhere/per_run/lecun1989.json is missing" in result.stderr, (
+        result.stderr
+    )
