@@ -8,8 +8,10 @@ Writes: METRICS (JSON, the numbers `dvc metrics show` tabulates): n_runs, n_draw
 each split (train, val, test) the digit count n, mean, std, min and max over runs of the error % and
 loss, and the mean error % of each draw (error_pct_by_draw.draw_<draw>); for test also
 reject_for_1pct_error: the smallest share (%) of test digits that must be rejected, lowest confidence
-margin (top-1 minus top-2 output) first, for the error on the digits kept to be at most 1%.
-PER_RUN (JSON): every run's draw, seed, loss, error %, misses and reject_for_1pct_error.
+margin (top-1 minus top-2 output) first, for the error on the digits kept to be at most 1%; and
+engine: which engine trained the model and which evaluated it, with what each was built for.
+PER_RUN (JSON): every run's draw, seed, loss, error %, misses and reject_for_1pct_error, and for test
+misread: the sorted positions of the test digits the run misreads.
 --confusion CSV: run,actual,predicted for every test digit and every run (the plot pools runs).
 --reject-curve CSV: rejected_pct,error_mean,error_min,error_max,error_<run>...: the error % on the
 kept test digits when 0..20% are rejected, lowest margin first.

@@ -67,3 +67,17 @@ def test_an_unwritable_compile_cache_is_one_line_and_no_cache(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "None"
     assert result.stderr.count("\n") == 1 and "cannot write" in result.stderr and runtime.JAX_CACHE_ENV in result.stderr, result.stderr
+
+
+def test_evaluate_lists_misread_digits_and_report_pairs_them(tiny_repo):
+    """Each run's misread test digits match its miss count, and McNemar's discordant counts of a pair
+    differ by exactly the difference of the paired runs' misses (b - c = misses - base misses)."""
+    runs = {v: json.loads((tiny_repo / f"metrics/per_run/{v}.json").read_text()) for v in pipeline.TINY_VARIANTS}
+    for per_run in runs.values():
+        misread = per_run["test"]["misread"]
+        assert [len(m) for m in misread] == per_run["test"]["misses"] and all(m == sorted(set(m)) for m in misread)
+    name, base = pipeline.TINY_VARIANTS[1], pipeline.TINY_VARIANTS[0]
+    entry = json.loads((tiny_repo / "metrics/paired.json").read_text())[f"{name}-{base}"]
+    m = entry["mcnemar"]
+    assert m["only_variant_wrong"] - m["only_baseline_wrong"] == sum(runs[name]["test"]["misses"]) - sum(runs[base]["test"]["misses"])
+    assert 0 < m["p"] <= 1 and entry["ci95_low"] <= entry["mean"] <= entry["ci95_high"]

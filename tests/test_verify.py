@@ -148,3 +148,16 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     assert verify.main(["--quick"]) == code
     out = capsys.readouterr().out
     assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics within tolerance") in out
+
+
+def test_every_paired_statistic_has_a_tolerance():
+    """metrics/paired.json's entries (interval, sign test, McNemar included) are published numbers too."""
+    import json
+
+    paired = json.loads((ROOT / "metrics/paired.json").read_text())
+    entry = {**next(iter(paired.values())), "mcnemar": {"only_variant_wrong": 40, "only_baseline_wrong": 30, "p": 0.3}}
+    for section in ("full", "quick"):
+        rows = compare.compare(
+            {"paired": {"a-b": entry}}, {"paired": {"a-b": entry}}, compare.load_tolerances(ROOT / verify.TOLERANCES, section)
+        )
+        assert all(row.verdict == "ok" for row in rows), compare.table(rows)

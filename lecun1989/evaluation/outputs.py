@@ -59,6 +59,7 @@ def evaluate(runs, splits: dict, outputs: dict, loss, wanted: set, variant_name:
     for the wanted kinds among confusion, reject_curve and misread). splits: {split: (X, Y)} with one
     array per run; outputs: {split: (n_runs, n, 10)}."""
     from lecun1989.evaluation import scoring
+    from lecun1989.evaluation.misreads import misread_indices
 
     metrics = {"n_runs": len(runs.runs), "n_draws": len(set(runs.draws)), "n_seeds": runs.variant.n_seeds}
     per_run, files = {"runs": [{"draw": d, "seed": s} for d, s in runs.runs]}, {}
@@ -77,6 +78,7 @@ def evaluate(runs, splits: dict, outputs: dict, loss, wanted: set, variant_name:
         reject = np.array([scoring.reject_pct(o, t, REJECT_TARGET_PCT) for o, t in zip(s["outputs"], y)])
         metrics[split]["reject_for_1pct_error"] = scoring.spread(reject)
         per_run[split]["reject_for_1pct_error"] = reject.tolist()
+        per_run[split]["misread"] = misread_indices(s["outputs"], y)
         predicted = scoring.predictions(s["outputs"])
         if "confusion" in wanted:
             files["confusion"] = confusion_csv(runs.labels, predicted, y)
