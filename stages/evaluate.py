@@ -50,7 +50,6 @@ def main(argv=None):
     from lecun1989.pipeline.atomic import staged, write_bytes, write_json
     from lecun1989.pipeline.variant_runs import load_splits
     from lecun1989.training import checkpoint
-    from lecun1989.training.losses import LOSSES
 
     runtime.configure()
     paths = {kind: getattr(args, kind) for kind in KINDS if getattr(args, kind)}
@@ -59,7 +58,7 @@ def main(argv=None):
     predictor = Predictor(runs.variant, runtime.engine(), name=args.variant)
     params, trained_by = checkpoint.load(args.model, runs.variant, len(runs.runs))
     outputs = {split: predictor.outputs(params, x) for split, (x, _) in splits.items()}
-    metrics, per_run, files = evaluate(runs, splits, outputs, LOSSES[runs.variant.loss], set(paths), args.variant)
+    metrics, per_run, files = evaluate(runs, splits, outputs, set(paths), args.variant)
     metrics["engine"] = {"train": trained_by, "evaluate": predictor.description}
     with staged(files=paths.values()) as scratch:  # every output replaced together
         for kind, data in files.items():

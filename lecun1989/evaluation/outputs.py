@@ -54,7 +54,7 @@ def misread_png(variant_name, runs: list[str], x, labels, predicted) -> bytes:
     return figures.misread_digits(x[idx], labels[idx], predicted[0][idx], notes, title)
 
 
-def evaluate(runs, splits: dict, outputs: dict, loss, wanted: set, variant_name: str) -> tuple[dict, dict, dict]:
+def evaluate(runs, splits: dict, outputs: dict, wanted: set, variant_name: str) -> tuple[dict, dict, dict]:
     """The evaluate stage's numbers from every run's outputs: (metrics, per-run values, {kind: bytes}
     for the wanted kinds among confusion, reject_curve and misread). splits: {split: (X, Y)} with one
     array per run; outputs: {split: (n_runs, n, 10)}."""
@@ -65,7 +65,7 @@ def evaluate(runs, splits: dict, outputs: dict, loss, wanted: set, variant_name:
     per_run, files = {"runs": [{"draw": d, "seed": s} for d, s in runs.runs]}, {}
     for split, (x, y) in splits.items():
         y = np.stack([np.asarray(labels) for labels in y])  # (n_runs, n)
-        s = scoring.score(outputs[split], y, loss)
+        s = scoring.score(outputs[split], y, runs.variant.loss)
         metrics[split] = {
             "n": y.shape[1],
             "error_pct": scoring.spread(s["error"]),

@@ -18,7 +18,6 @@ from lecun1989 import runtime
 from lecun1989.evaluation import scoring
 from lecun1989.network import hessian
 from lecun1989.training import engine as engines
-from lecun1989.training.losses import LOSSES
 from lecun1989.training.threads import each_run, run_data
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,6 @@ class Runs:
         self.engine = make_engine(chosen, variant, n_train)
         self.mode = mode
         self.description = f"{self.engine.name} engine ({self.engine.built_for})"
-        self.loss = LOSSES[variant.loss]
         self._epoch = jax.jit(self.engine.epoch)
         self._predict = jax.jit(self.engine.predict)
         self._curvature = jax.jit(lambda p, epoch, X: hessian.before_epoch(variant, p, epoch, X)) if variant.optimizer == "sdlm" else None
@@ -107,7 +105,7 @@ class Runs:
 
     def score(self, states, X, Y) -> dict:
         labels = np.stack([np.asarray(run_data(Y, i)) for i in range(len(self.seeds))])
-        return scoring.score(self.predict(states, X), labels, self.loss)
+        return scoring.score(self.predict(states, X), labels, self.variant.loss)
 
     def weights(self, states) -> list:
         """The parameters in the engine's layout, each array with a leading run axis (the finiteness check's)."""
