@@ -50,9 +50,11 @@ def main(argv=None):
     from lecun1989.pipeline import guard
     from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
-    from lecun1989.training import checkpoint
+    from lecun1989.training import checkpoint, distributed
     from lecun1989.training.engine import Trainer
     from lecun1989.training.guards import check_finite, check_learned
+
+    distributed.initialize_from_env()  # several processes when JAX_COORDINATOR_ADDRESS is set (distributed.py)
 
     guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
     data = {draw: prepared.load(prepared.draw_dir(args.prepared_dir, draw)) for draw in dict.fromkeys(d for d, _ in runs)}
@@ -67,11 +69,11 @@ def main(argv=None):
     labels = [curves.run_label(d, s) for d, s in runs]
     state = trainer.init()
 
-    progress = Progress(args.variant, variant.epochs, len(runs), args.quiet)
+    progress = Progress(args.variant, variant.epochs, len(runs), args.quiet or not distributed.is_writer())
     start = time.perf_counter()
     # The curves and the model are written to scratch places that replace both outputs together
     # when training succeeds: a diverged, unlearned, killed or out-of-space run changes neither.
-    with staged(files=[args.model], folders=[args.curves_dir]) as scratch:
+    with (staged if distributed.is_writer() else distributed.discarded)(files=[args.model], folders=[args.curves_dir]) as scratch:
         live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
             for epoch in range(1, variant.epochs + 1):
