@@ -11,18 +11,25 @@ import sys
 import pipeline
 import pytest
 from pipeline import ROOT
+from test_readme_commands import PLACEHOLDER, RUNNABLE, code_blocks, commands
 
 SWEEP = [sys.executable, str(ROOT / "tools" / "sweep.py")]
 ERROR = "metrics/lecun1989.json:test.error_pct.mean"  # a column of `dvc exp show --md`
+MADE = "venv-of-the-tests"
+# The commands of docs/scaling.md, run by the machines below: two run and push, the third pulls.
+EXPERIMENTS = {"lr1e-2": "variants.lecun1989.lr=0.01", "lr2e-2": "variants.lecun1989.lr=0.02"}
+RUN_AND_PUSH = {name: [f"make exp-run EXP='{name} {setting}'", f"make exp-push EXP={name}"] for name, setting in EXPERIMENTS.items()}
+PULL_SHOW_APPLY = ["make exp-pull", "make exp-show", "dvc exp apply lr1e-2"]
 
 
-def make(repo, target, check=True, **variables) -> subprocess.CompletedProcess:
-    """`make <target>` in a clone, with variables in the environment as the workflow sets them. The
-    clone has no .venv: the tests' venv is first on PATH, and make is told its environment is made."""
-    cmd = ["make", "-s", "STAMP=venv-of-the-tests", "-o", "venv-of-the-tests", target]
-    result = subprocess.run(cmd, cwd=repo, env={**pipeline.env(), **variables}, capture_output=True, text=True)
+def shell(repo, command: str, check=True, **variables) -> subprocess.CompletedProcess:
+    """A command as docs/scaling.md writes it, run by bash in a clone with variables in the environment
+    (as the workflow sets them). The clone has no .venv: the tests' venv is first on PATH, and a
+    `make` is told that its environment is made (the only words added to the command)."""
+    command = command.replace("make ", f"make -s STAMP={MADE} -o {MADE} ", 1) if command.startswith("make ") else command
+    result = subprocess.run(["bash", "-c", command], cwd=repo, env={**pipeline.env(), **variables}, capture_output=True, text=True)
     if check and result.returncode:
-        raise AssertionError(f"make {target} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(f"{command} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
 
 
@@ -32,7 +39,9 @@ def sweep_cli(command, **variables) -> subprocess.CompletedProcess:
 
 
 def test_matrix_one_job_per_experiment():
-    result = make(ROOT, "sweep-matrix", SWEEP="lr1e-2 variants.lecun1989.lr=0.01\n; two 'datasets.zip1989.draws=[42, 43]' variants.x=1 \n")
+    result = shell(
+        ROOT, "make sweep-matrix", SWEEP="lr1e-2 variants.lecun1989.lr=0.01\n; two 'datasets.zip1989.draws=[42, 43]' variants.x=1 \n"
+    )
     key, _, value = result.stdout.strip().partition("=")
     assert key == "matrix"
     assert json.loads(value) == {
@@ -87,30 +96,42 @@ def test_two_clones_push_a_third_pulls_shows_and_applies(tiny_repo, tmp_path):
         pipeline.run(["git", "clone", "-q", str(git_remote), name], tmp_path)
         return tmp_path / name
 
-    runs = {"lr1e-2": "variants.lecun1989.lr=0.01", "lr2e-2": "variants.lecun1989.lr=0.02"}
     trained = {}
-    for machine, (name, setting) in zip(("a", "b"), runs.items(), strict=True):
+    for machine, (name, (run_it, push_it)) in zip(("a", "b"), RUN_AND_PUSH.items(), strict=True):
         repo = clone(machine)
-        ran = make(repo, "exp-run", EXP=f"{name} {setting}")
+        ran = shell(repo, run_it)
         assert "Running stage 'train@lecun1989'" in ran.stdout and "Running stage 'train@change4" not in ran.stdout
         assert "Pulling data for stage: 'preprocess@zip1989'" in ran.stdout  # from the DVC remote, not rerun
         trained[name] = {p: (repo / p).read_bytes() for p in ("models/lecun1989.msgpack", "metrics/lecun1989.json")}
         if machine == "b":  # no DVC remote: git only, and a note saying so
             pipeline.run(["dvc", "remote", "default", "--unset"], repo)
-        pushed = make(repo, "exp-push", EXP=name)
+        pushed = shell(repo, push_it)
         assert ("no default DVC remote: pushing lr2e-2's params and metrics (git) only" in pushed.stderr) == (machine == "b")
-        refused = make(repo, "exp-run", check=False, EXP=f"again {setting}")  # params.yaml carries this experiment
+        refused = shell(repo, run_it.replace(name, "again", 1), check=False)  # params.yaml carries this experiment
         assert refused.returncode and "params.yaml differs from the commit: again would carry" in refused.stderr
 
     c = clone("c")
     assert not (c / "models" / "lecun1989.msgpack").exists() and not any((c / ".dvc").glob("cache/files/md5/*"))
-    pulled = make(c, "exp-pull", check=False)
+    pull, show, apply = PULL_SHOW_APPLY
+    pulled = shell(c, pull, check=False)  # lr2e-2's models are in no DVC remote
     assert "lr1e-2" in pulled.stdout and "lr2e-2" in pulled.stdout, pulled.stdout + pulled.stderr
-    rows = exp_show_rows(make(c, "exp-show").stdout)
-    assert set(rows) == set(runs)
-    for name in runs:  # each pushed experiment's own metric, as its clone wrote it
+    rows = exp_show_rows(shell(c, show).stdout)
+    assert set(rows) == set(EXPERIMENTS)
+    for name in EXPERIMENTS:  # each pushed experiment's own metric, as its clone wrote it
         test_error = json.loads(trained[name]["metrics/lecun1989.json"])["test"]["error_pct"]["mean"]
         assert float(rows[name][ERROR]) == pytest.approx(test_error, rel=1e-4), (name, rows[name][ERROR])
-    pipeline.run(["dvc", "exp", "apply", "lr1e-2"], c)
+    shell(c, apply)
     assert (c / "models/lecun1989.msgpack").read_bytes() == trained["lr1e-2"]["models/lecun1989.msgpack"]
     assert (c / "metrics/lecun1989.json").read_bytes() == trained["lr1e-2"]["metrics/lecun1989.json"]
+
+
+def without_comment(command: str) -> str:
+    return command.split("  #")[0].strip()
+
+
+def test_every_command_of_docs_scaling_runs_in_a_test_or_shows_its_placeholders():
+    tested = {without_comment(c) for c in [*sum(RUN_AND_PUSH.values(), []), *PULL_SHOW_APPLY, *sum(RUNNABLE, [])]}
+    shown = [without_comment(c) for _, body in code_blocks((ROOT / "docs" / "scaling.md").read_text()) for c in commands(body)]
+    assert len(shown) >= 10
+    for command in shown:
+        assert command in tested or PLACEHOLDER.search(command), f"docs/scaling.md: not run by a test, no placeholder: {command}"
