@@ -1,6 +1,7 @@
 # Set-up needs only python3 (>= 3.11), git and make; every target below creates what it needs.
 #   make repro   the whole pipeline (dvc repro)
-#   make test    the test suite
+#   make test    the test suite (what CI runs)
+#   make test-fast  the in-process unit tests only (no pipeline runs, no stage processes)
 #   make lint    ruff over the code
 #   make verify  re-run the whole pipeline in a fresh clone of HEAD and check it against metrics/
 #   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
@@ -29,7 +30,7 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test lint venv native bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff \
+.PHONY: repro test test-fast lint venv native bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff \
 	exp-run exp-push exp-pull exp-show sweep-matrix
 
 venv: $(STAMP) native
@@ -55,6 +56,9 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	$(RUN) python -m pytest
+
+test-fast: $(STAMP)
+	$(RUN) python -m pytest -m "not pipeline"
 
 lint: $(STAMP)
 	$(RUN) ruff check .

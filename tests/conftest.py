@@ -48,3 +48,14 @@ def tiny_repo(tiny_repo_done, tmp_path):
     copy = tmp_path / "repo"
     shutil.copytree(tiny_repo_done, copy, symlinks=True)
     return copy
+
+
+PIPELINE_FIXTURES = {"tiny_repo", "tiny_repo_done"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tiers: a test that runs the pipeline (a tiny repository's stages, DVC, a stage as a process)
+    is marked `pipeline`; `make test-fast` runs the others (in-process unit tests), `make test` all."""
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)
