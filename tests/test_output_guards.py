@@ -1,6 +1,6 @@
 """A stage replaces an output path only if it is missing or holds that stage's own output of the
-same kind; anything else is refused by name before any work (issue 11, item 7). A stage's outputs
-are replaced together or not at all (item 12): a full disk while writing the model leaves both the
+same kind; anything else is refused by name before any work. A stage's outputs
+are replaced together or not at all: a full disk while writing the model leaves both the
 old model and the old curves."""
 
 import errno
