@@ -17,6 +17,34 @@ def variant(name: str, **changes):
     return params_schema.Variant.model_validate({**base.model_dump(), **changes})
 
 
+def seeds(v) -> list[int]:
+    """A variant's own initialisation seeds: seed, seed + 1, ... (n_seeds of them), as a stage trains them on one draw."""
+    return [v.seed + i for i in range(v.n_seeds)]
+
+
+def make_runs(v, n_train: int, **kwargs):
+    """Runs of the variant's own seeds (training.runs.Runs; kwargs: engine, mode)."""
+    from lecun1989.training.runs import Runs
+
+    return Runs(v, n_train, seeds(v), **kwargs)
+
+
+def train(runs, X, Y, epochs: int, states=None):
+    """The runs' states after `epochs` epochs on (X, Y), from their initial states unless given."""
+    states = runs.init() if states is None else states
+    for epoch in range(epochs):
+        states = runs.train_epoch(states, epoch, X, Y)
+    return states
+
+
+def max_diff(a, b) -> float:
+    """The largest absolute difference between two pytrees of the same structure."""
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    return max(
+        float(np.abs(np.asarray(u, np.float64) - np.asarray(v, np.float64)).max()) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b))
+    )
+
+
 def tiny_data(n: int, seed: int = 0):
     """n fake 16x16 digits in [-1, 1] (a bright blob on -1 background) and int32 labels."""
     rng = np.random.default_rng(seed)

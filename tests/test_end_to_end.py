@@ -4,13 +4,19 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pipeline
 
 from lecun1989 import runtime
+from lecun1989.evaluation import scoring
+from lecun1989.pipeline.params import load_params
+from lecun1989.training import checkpoint
+from lecun1989.training.guards import NOT_LEARNED_PCT
 
 
 def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
     variants = pipeline.TINY_VARIANTS
+    params = load_params(tiny_repo / "params.yaml")
     assert (tiny_repo / "data/MNIST/raw/train-images-idx3-ubyte").is_file()
     for draw in pipeline.TINY_DATASET["draws"]:
         assert (tiny_repo / f"data/prepared/zip1989/draw_{draw}/manifest.json").is_file()
@@ -19,10 +25,17 @@ def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
         metrics = json.loads((tiny_repo / f"metrics/{name}.json").read_text())
         assert metrics["n_seeds"] == 2 and metrics["n_draws"] == 2 and metrics["n_runs"] == 4
         assert metrics["test"]["n"] == 200 and metrics["train"]["n"] == 300 and metrics["val"]["n"] == 100
-        assert set(metrics["test"]["error_pct_by_draw"]) == {"draw_42", "draw_43"}
-        assert (
-            0 <= metrics["test"]["error_pct"]["min"] <= metrics["test"]["error_pct"]["mean"] <= metrics["test"]["error_pct"]["max"] <= 100
-        )
+        per_run = json.loads((tiny_repo / f"metrics/per_run/{name}.json").read_text())
+        assert [(r["draw"], r["seed"]) for r in per_run["runs"]] == [(d, s) for d in (42, 43) for s in (0, 1)]
+        errors = np.array(per_run["test"]["error_pct"])
+        np.testing.assert_allclose(errors, 100 * np.array(per_run["test"]["misses"]) / 200)
+        assert metrics["test"]["error_pct"] == scoring.spread(errors)
+        assert metrics["test"]["error_pct_by_draw"] == {"draw_42": errors[:2].mean(), "draw_43": errors[2:].mean()}
+        assert metrics["train"]["error_pct"]["max"] < NOT_LEARNED_PCT  # the train stage's own check let them through
+        _, trained_by = checkpoint.load(tiny_repo / f"models/{name}.msgpack", params.variants[name], 4)
+        engines = metrics["engine"]
+        assert set(engines) == {"train", "evaluate"} and engines["train"] == trained_by
+        assert trained_by.startswith(("native engine (", "xla engine (")) and engines["evaluate"].startswith(trained_by.split(" (")[0])
     shown = pipeline.run(["dvc", "metrics", "show", "--md"], tiny_repo).stdout
     assert all(f"metrics/{name}.json" in shown for name in variants)
     assert "metrics/paired.json" in shown  # the report stage's paired differences

@@ -1,27 +1,19 @@
-"""The fast XLA engine (fastnet) against the readable Flax model: same parameters after 100 steps.
-tests/test_native.py holds the same checks for the native engine."""
-
-from pathlib import Path
+"""The XLA engine (fastnet) against the reference engine (the readable Flax model): same parameters
+after 100 steps. tests/test_native.py holds the same checks for the native engine."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import make_runs, max_diff, train
+from helpers import variant as params_variant
 
+from lecun1989.evaluation.predict import Predictor
 from lecun1989.network import fastnet, model
-from lecun1989.pipeline.params import load_variant
-from lecun1989.training.engine import Trainer
 
-PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout", "lecun1989_paper"]
 N = 100
-
-
-@pytest.fixture(autouse=True)
-def xla_engine(monkeypatch):
-    """The XLA engine, one program per seed (on an accelerator too: vmapped runs are test_vectorized's)."""
-    monkeypatch.setenv("LECUN1989_ENGINE", "xla")
-    monkeypatch.setenv("LECUN1989_RUNS", "threads")
+XLA = {"engine": "xla", "mode": "threads"}  # one program per run (on an accelerator too: vmapped runs are test_vectorized's)
 
 
 def digits(n=N, seed=0):
@@ -35,51 +27,52 @@ def digits(n=N, seed=0):
     return jnp.asarray(np.clip(x, -1, 1)), jnp.asarray(y)
 
 
-def variant(name, **update):
-    return load_variant(name, PARAMS).model_copy(update={"n_seeds": 1, **update})
-
-
-def max_diff(a, b):
-    return max(jax.tree.leaves(jax.tree.map(lambda u, v: float(np.abs(np.asarray(u) - np.asarray(v)).max()), a, b)))
+def variant(name, **changes):
+    return params_variant(name, **{"n_seeds": 1, **changes})
 
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_fast_engine_matches_flax_model_after_100_steps(name):
     X, Y = digits()
     v = variant(name)
-    fast, ref = Trainer(v, N), Trainer(v, N, reference=True)
+    fast, ref = make_runs(v, N, **XLA), make_runs(v, N, engine="reference")
+    assert fast.engine.name == "xla" and ref.engine.name == "reference"
     s_fast, s_ref = fast.init(), ref.init()
-    assert max_diff(s_fast.params, s_ref.params) == 0.0
+    assert max_diff(fast.params(s_fast), ref.params(s_ref)) == 0.0
     s_fast, s_ref = fast.train_epoch(s_fast, 0, X, Y), ref.train_epoch(s_ref, 0, X, Y)
-    assert max_diff(s_fast.params, s_ref.params) < 1e-5
-    assert max_diff(s_fast.params, fast.init().params) > 1e-3  # it trained
+    assert max_diff(fast.params(s_fast), ref.params(s_ref)) < 1e-5
+    assert max_diff(fast.params(s_fast), fast.params(fast.init())) > 1e-3  # it trained
 
 
 def test_chunked_evaluation_matches_flax_model():
+    """The XLA engine's outputs, chunked, and the evaluate stage's on the XLA engine, against the Flax model's."""
     X, _ = digits(300)  # more than one chunk, and a remainder
     v = variant("lecun1989", n_seeds=2)
-    fast, ref = Trainer(v, N), Trainer(v, N, reference=True)
-    params = fast.init().params
-    np.testing.assert_allclose(fast.predict(params, X), ref.predict(params, X), atol=1e-5)
+    fast, ref = make_runs(v, N, **XLA), make_runs(v, N, engine="reference")
+    theirs = ref.predict(ref.init(), X)
+    assert theirs.shape == (2, 300, 10) and float(np.abs(theirs[0] - theirs[1]).max()) > 1e-3
+    np.testing.assert_allclose(fast.predict(fast.init(), X), theirs, atol=1e-5)
+    predictor = Predictor(v, "xla")
+    assert predictor.engine == "xla"
+    np.testing.assert_allclose(predictor.outputs(ref.params(ref.init()), X), theirs, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["lecun1989", "change4_relu_dropout"])
 def test_seeds_trained_together_train_like_one_seed_alone(name):
     X, Y = digits(40)
-    together = Trainer(variant(name, n_seeds=3), 40)
-    alone = Trainer(variant(name, n_seeds=1, seed=1), 40)
-    s3, s1 = together.init(), alone.init()
-    for epoch in range(2):
-        s3, s1 = together.train_epoch(s3, epoch, X, Y), alone.train_epoch(s1, epoch, X, Y)
-    assert max_diff(jax.tree.map(lambda a: a[1:2], s3.params), s1.params) == 0.0
+    together = make_runs(variant(name, n_seeds=3), 40, **XLA)
+    alone = make_runs(variant(name, n_seeds=1, seed=1), 40, **XLA)
+    assert together.seeds == [0, 1, 2] and alone.seeds == [1]
+    s3, s1 = train(together, X, Y, 2), train(alone, X, Y, 2)
+    assert max_diff(jax.tree.map(lambda a: a[1:2], together.params(s3)), alone.params(s1)) == 0.0
 
 
 def test_same_seed_same_bits():
     X, Y = digits(40)
     runs = []
     for _ in range(2):
-        t = Trainer(variant("change4_relu_dropout", n_seeds=1), 40)
-        runs.append(t.train_epoch(t.init(), 0, X, Y).params)
+        r = make_runs(variant("change4_relu_dropout", n_seeds=1), 40, **XLA)
+        runs.append(r.params(r.train_epoch(r.init(), 0, X, Y)))
     assert max_diff(*runs) == 0.0
 
 

@@ -6,12 +6,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from helpers import tiny_data
+from helpers import tiny_data, variant
 from jax.flatten_util import ravel_pytree
 
 from lecun1989.network import hessian, model
+from lecun1989.training import schedule
 from lecun1989.training.losses import mse_to_pm1
-from lecun1989.training.optimizers import geometric_per_epoch
 from lecun1989.training.sdlm import sdlm
 
 ACT = "scaled_tanh"
@@ -98,14 +98,21 @@ def test_one_sdlm_step_by_hand():
 
 
 def test_lr_falls_geometrically_epoch_by_epoch():
-    """3 epochs of 2 steps from 1e-3 to 1e-4: 1e-3, 1e-3, 10^-3.5 twice, then 1e-4 twice."""
-    tx = sdlm(geometric_per_epoch(1e-3, 1e-4, epochs=3, steps_per_epoch=2), mu=1.0)
+    """3 epochs of 2 steps from 1e-3 to 1e-4: 1e-3, 1e-3, 10^-3.5 twice, then 1e-4 twice, as optax's
+    schedule in SDLM's steps and as the native engine's per-step scalars."""
+    v = variant("lecun1989_paper", lr=1e-3, lr_end=1e-4, epochs=3)
+    assert v.lr_schedule == "geometric_per_epoch"
+    want = [1e-3, 1e-3, 10**-3.5, 10**-3.5, 1e-4, 1e-4]
+    tx = sdlm(schedule.learning_rate(v, n_train=2), mu=1.0)
     params = {"w": jnp.zeros(1)}
     state, steps = tx.init(params), []
     for _ in range(6):
         updates, state = tx.update({"w": jnp.ones(1)}, state, params, hessian={"w": jnp.zeros(1)})
         steps.append(-float(updates["w"][0]))
-    np.testing.assert_allclose(steps, [1e-3, 1e-3, 10**-3.5, 10**-3.5, 1e-4, 1e-4], rtol=1e-5)
+    np.testing.assert_allclose(steps, want, rtol=1e-5)
+    scalars = np.concatenate([schedule.step_scalars(v, 2, epoch, 2) for epoch in range(3)])
+    np.testing.assert_allclose(scalars[:, 0], want, rtol=1e-5)
+    np.testing.assert_array_equal(scalars[:, 1:], 1.0)  # no bias corrections: they are Adam's
 
 
 def test_fast_layout_of_the_estimate():

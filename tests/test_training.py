@@ -5,11 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import reference
-from helpers import seed_slice, tiny_data, variant
+from helpers import make_runs, seed_slice, tiny_data, variant
 
 from lecun1989.evaluation import scoring
 from lecun1989.network import model
-from lecun1989.training import engine
 
 # ----------------------------------------------------------------------------------------------
 # One SGD step of the 1989 recipe
@@ -29,13 +28,14 @@ def unflat(like, flat_values):
 
 @pytest.fixture(scope="module")
 def one_sgd_step():
-    """The lecun1989 variant trained for 1 epoch on a 1-digit training set: exactly one update."""
+    """The lecun1989 variant trained for 1 epoch on a 1-digit training set: exactly one update (by
+    the engine a stage trains with by default)."""
     v = variant("lecun1989", epochs=1, n_seeds=1, seed=3)
     x, y = tiny_data(1, seed=21)
-    trainer = engine.Trainer(v, 1)
-    state = trainer.init()
-    before = seed_slice(state.params, 0)
-    after = seed_slice(trainer.train_epoch(state, 0, jnp.asarray(x), jnp.asarray(y)).params, 0)
+    runs = make_runs(v, 1)
+    state = runs.init()
+    before = seed_slice(runs.params(state), 0)
+    after = seed_slice(runs.params(runs.train_epoch(state, 0, jnp.asarray(x), jnp.asarray(y))), 0)
     return v, x, y, before, after
 
 

@@ -1,6 +1,8 @@
-"""Learning curves, confusion matrices, misread digits and the reject metric."""
+"""Learning curves, confusion matrices, misread digits and the reject metric: the scoring helpers,
+and the train and evaluate stages' files for one tiny variant, as `dvc plots show` reads them."""
 
 import csv
+import io
 import json
 import os
 import re
@@ -14,6 +16,7 @@ import pytest
 import yaml
 
 from lecun1989.evaluation import figures, scoring
+from lecun1989.evaluation.outputs import confusion_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -46,10 +49,8 @@ def test_reject_hand_made_example():
     # Reject 0: 5/400 = 1.25%; reject 1: 4/399 = 1.003%; reject 2: 3/398 = 0.75% <= 1%.
     outputs, labels = outputs_with({0, 1, 2, 3, 300}, 400)
     assert scoring.reject_pct(outputs, labels) == pytest.approx(100 * 2 / 400)
-    # stacked seeds: one value per seed
-    other, _ = outputs_with({0, 1, 2, 3, 4, 5, 6}, 400)  # 7 least confident wrong: 4/397 > 1% >= 3/396
-    got = scoring.reject_pct(np.stack([outputs, other]), labels)
-    np.testing.assert_allclose(got, [0.5, 100 * 4 / 400])
+    other, labels = outputs_with({0, 1, 2, 3, 4, 5, 6}, 400)  # 7 least confident wrong: 4/397 > 1% >= 3/396
+    assert scoring.reject_pct(other, labels) == pytest.approx(100 * 4 / 400)
 
 
 def test_reject_edge_cases():
@@ -69,12 +70,19 @@ def test_error_at_reject_matches_definition():
     np.testing.assert_allclose(err, [100 * 5 / 400, 100 * 4 / 399, 100 * 3 / 398, 100 * 1 / 396])
 
 
-def test_confusion_counts():
+def test_confusion_csv_lists_every_digit_of_every_run():
     outputs, labels = outputs_with({0, 1, 2, 3, 300}, 400)
-    counts = scoring.confusion(outputs, labels)
-    assert counts.sum() == 400
-    assert counts.sum() - np.trace(counts) == scoring.misses(outputs, labels) == 5
-    np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(labels, minlength=10))
+    predicted = scoring.predictions(np.stack([outputs, np.eye(10)[labels]]))  # the second run reads every digit right
+    rows = list(csv.DictReader(io.StringIO(confusion_csv(["d1_s0", "d1_s1"], predicted, np.stack([labels, labels])).decode())))
+    assert [r["run"] for r in rows] == ["d1_s0"] * 400 + ["d1_s1"] * 400
+    for run, wrong in (("d1_s0", 5), ("d1_s1", 0)):
+        counts = np.zeros((10, 10), int)
+        for r in rows:
+            if r["run"] == run:
+                counts[int(r["actual"]), int(r["predicted"])] += 1
+        assert counts.sum() - np.trace(counts) == wrong
+        np.testing.assert_array_equal(counts.sum(axis=1), np.bincount(labels, minlength=10))
+    assert scoring.misses(outputs, labels) == 5
 
 
 # --- PNG bytes ------------------------------------------------------------------------------------
@@ -94,8 +102,6 @@ def test_misread_png_is_deterministic_and_versionless():
 
 
 def test_progress_plain_lines_and_quiet():
-    import io
-
     from lecun1989.pipeline import progress
 
     scores = {split: {"loss": np.array([0.5, 0.25]), "error": np.array([4.0, 2.0])} for split in ("train", "val", "test")}
@@ -142,8 +148,9 @@ DRAWS = [42, 43]
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """A scratch repository holding dvc.yaml, a tiny params.yaml (2 seeds, 2 epochs) and the train
-    and evaluate outputs of every variant on synthetic 16x16 digits (in-process: no downloads)."""
+    """A scratch repository holding dvc.yaml, a tiny params.yaml of one variant (2 seeds, 2 epochs,
+    2 draws) that dvc.yaml never names, and its train and evaluate outputs on synthetic 16x16 digits
+    (in-process: no downloads)."""
     from lecun1989.data import prepared
     from stages import evaluate, train
 
@@ -151,11 +158,7 @@ def tiny_run(tmp_path_factory):
     shutil.copy(ROOT / "dvc.yaml", repo / "dvc.yaml")
     shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["variants"]["added_later"] = dict(params["variants"]["lecun1989"])  # a variant dvc.yaml never heard of
-    for v in params["variants"].values():
-        v.update(epochs=2, n_seeds=2, dataset="tiny")
-        if "sdlm" in v:
-            v["sdlm"]["hessian_samples"] = N_TRAIN
+    params["variants"] = {"added_later": {**params["variants"]["lecun1989"], "epochs": 2, "n_seeds": 2, "dataset": "tiny"}}
     params["datasets"] = {"tiny": {"n_train": N_TRAIN, "n_val": N_VAL, "n_test": N_TEST, "draws": DRAWS, "antialias": True}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
@@ -171,15 +174,13 @@ def tiny_run(tmp_path_factory):
         splits[split] = {"x": x, "y": y, "index": np.arange(n, dtype=np.int64)}
     prepared.save(repo / "data/prepared/tiny", dict.fromkeys(DRAWS, splits))
 
-    # Compiling costs ~10 s of CPU per variant: the first variant runs for real, the others get
-    # copies of its files under their own names (the same code writes every variant's files, and
-    # dvc.yaml must name them all). The full pipeline on real digits: tests of the shared tiny run.
+    # Every variant's plots come from the same foreach in dvc.yaml (test_dvc_yaml_names_no_variant);
+    # the full pipeline on real digits and several variants: tests/test_end_to_end.py's tiny repository.
     variants = list(params["variants"])
-    real = [variants[0]]
     cwd = os.getcwd()
     os.chdir(repo)  # DVCLive looks for the DVC repo from the working directory
     try:
-        for v in real:
+        for v in variants:
             train.main([v, "data/prepared/tiny", f"models/{v}.msgpack", f"metrics/curves/{v}", "--quiet"])
             evaluate.main(
                 [
@@ -198,12 +199,7 @@ def tiny_run(tmp_path_factory):
             )
     finally:
         os.chdir(cwd)
-    m = repo / "metrics"
-    for v in variants[1:]:
-        shutil.copytree(m / "curves" / real[0], m / "curves" / v)
-        for folder, ext in (("", "json"), ("per_run", "json"), ("confusion", "csv"), ("reject", "csv"), ("misread", "png")):
-            shutil.copy(m / folder / f"{real[0]}.{ext}", m / folder / f"{v}.{ext}")
-    return repo, list(params["variants"])
+    return repo, variants
 
 
 def test_confusion_file_matches_misses(tiny_run):
@@ -221,8 +217,27 @@ def test_confusion_file_matches_misses(tiny_run):
             assert counts.sum() == N_TEST
             assert counts.sum() - np.trace(counts) == misses
         metrics = json.loads((repo / "metrics" / f"{v}.json").read_text())
-        reject = metrics["test"]["reject_for_1pct_error"]
-        assert 0 <= reject["min"] <= reject["mean"] <= reject["max"] <= 100
+        assert metrics["test"]["error_pct"] == scoring.spread(per_run["test"]["error_pct"])
+        np.testing.assert_allclose(per_run["test"]["error_pct"], 100 * np.array(per_run["test"]["misses"]) / N_TEST)
+
+
+def test_reject_metric_and_curve_agree_with_the_per_run_numbers(tiny_run):
+    repo, variants = tiny_run
+    for v in variants:
+        per_run = json.loads((repo / "metrics/per_run" / f"{v}.json").read_text())
+        metrics = json.loads((repo / "metrics" / f"{v}.json").read_text())
+        reject = per_run["test"]["reject_for_1pct_error"]
+        assert metrics["test"]["reject_for_1pct_error"] == scoring.spread(reject)
+        np.testing.assert_allclose(np.array(reject) * N_TEST / 100, np.round(np.array(reject) * N_TEST / 100))  # whole digits
+        with open(repo / "metrics/reject" / f"{v}.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [float(r["rejected_pct"]) for r in rows][:3] == [0.0, 0.25, 0.5] and float(rows[-1]["rejected_pct"]) == 20.0
+        labels = [f"d{r['draw']}_s{r['seed']}" for r in per_run["runs"]]
+        np.testing.assert_allclose([float(rows[0][f"error_{run}"]) for run in labels], per_run["test"]["error_pct"], rtol=1e-5)
+        for r in rows:
+            errors = [float(r[f"error_{run}"]) for run in labels]
+            assert float(r["error_mean"]) == pytest.approx(np.mean(errors), rel=1e-5)
+            assert float(r["error_min"]) == pytest.approx(min(errors)) and float(r["error_max"]) == pytest.approx(max(errors))
 
 
 def test_learning_curves_have_every_run_and_epoch(tiny_run):

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CASES = {
     "seed_loop": "baseline: Python loop of one jitted batch-1 step (seed-style), 1 seed",
-    "scan_flax": "one lax.scan per epoch of the Flax model (Trainer(reference=True)), 1 seed",
+    "scan_flax": "one lax.scan per epoch of the Flax model (the reference engine), 1 seed",
     "fast_k1": "fast XLA engine, 1 seed",
     "fast_k4": "fast XLA engine, 4 seeds (one program per seed, a thread per core)",
     "fast_k16": "fast XLA engine, 16 seeds (one program per seed, a thread per core)",
@@ -72,9 +72,16 @@ def train_data(n_seeds: int):
 
 
 def lecun1989(n_seeds: int):
-    from lecun1989.pipeline.params import load_variant
+    from lecun1989.pipeline.params import load_params
 
-    return load_variant("lecun1989", ROOT / "params.yaml").model_copy(update={"n_seeds": n_seeds})
+    return load_params(ROOT / "params.yaml").variants["lecun1989"].model_copy(update={"n_seeds": n_seeds})
+
+
+def runs_of(v, n_train: int, engine: str, mode: str | None = None):
+    """The variant's runs (its n_seeds seeds from its seed, as the train stage trains one draw)."""
+    from lecun1989.training.runs import Runs
+
+    return Runs(v, n_train, [v.seed + i for i in range(v.n_seeds)], engine=engine, mode=mode, name="bench")
 
 
 def timed(fn, reps: int) -> float:
@@ -88,11 +95,12 @@ def timed(fn, reps: int) -> float:
 
 
 def run_case(case: str) -> float:
+    from lecun1989 import runtime
+
+    runtime.configure()  # XLA's CPU flags and the compile cache, as a stage sets them
     import jax
     import jax.numpy as jnp
     import numpy as np
-
-    from lecun1989.training.engine import Trainer
 
     if case.startswith("prep"):
         from lecun1989.data.preprocessing import to_16x16
@@ -123,20 +131,20 @@ def run_case(case: str) -> float:
     splits = train_data(1)
     X, Y = splits["train"]
     if case == "seed_loop":
-        trainer = Trainer(lecun1989(1), len(Y), reference=True)
-        state = trainer.init_one(0)
+        reference = runs_of(lecun1989(1), len(Y), "reference").engine  # its model, loss and optimizer
+        state = reference.init(0)
 
         @jax.jit
         def step(params, opt_state, x, y):
-            grads = jax.grad(lambda p: trainer.loss(trainer.net.apply({"params": p}, x[None]), y[None]).mean())(params)
-            updates, opt_state = trainer.tx.update(grads, opt_state, params)
+            grads = jax.grad(lambda p: reference.loss(reference.net.apply({"params": p}, x[None]), y[None]).mean())(params)
+            updates, opt_state = reference.tx.update(grads, opt_state, params)
             return jax.tree.map(lambda p, u: p + u, params, updates), opt_state
 
         n = 1500
         Xn, Yn = np.asarray(X), np.asarray(Y)  # per-sample slices of host arrays, as the seed does
 
         def loop():
-            p, o = state.params, state.opt_state
+            p, o = state.params, state.opt
             for i in range(n):
                 p, o = step(p, o, Xn[i], Yn[i])
             jax.block_until_ready(p)
@@ -145,25 +153,25 @@ def run_case(case: str) -> float:
         return n / timed(loop, 3)
 
     if case in ("epochs23", "row_k9"):
-        trainer = Trainer(lecun1989(9 if case == "row_k9" else 1), len(Y))
+        trainer = runs_of(lecun1989(9 if case == "row_k9" else 1), len(Y), runtime.engine())
         state0 = trainer.init()
         trainer.train_epoch(state0, 0, X, Y)  # compile
         for x, y in splits.values():
-            trainer.score(state0.params, x, y)
+            trainer.score(state0, x, y)
 
         def run():
             state = state0
             for epoch in range(23):
                 state = trainer.train_epoch(state, epoch, X, Y)
                 for x, y in splits.values():
-                    trainer.score(state.params, x, y)
+                    trainer.score(state, x, y)
 
         return timed(run, 1)
 
     k = int(case.split("_k")[1]) if "_k" in case else 1
-    os.environ["LECUN1989_RUNS"] = "vectorized" if case.startswith("vec") else "threads"
-    trainer = Trainer(lecun1989(k), len(Y), reference=case == "scan_flax")
-    assert trainer.engine == {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]], trainer.engine
+    engine = {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]]  # never a fall-back
+    trainer = runs_of(lecun1989(k), len(Y), engine, "vectorized" if case.startswith("vec") else "threads")
+    assert trainer.engine.name == engine, trainer.engine.name
     state = trainer.init()
     state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))
     return k * len(Y) / timed(lambda: jax.block_until_ready(trainer.train_epoch(state, 1, X, Y)), 2 if k < 16 else 1)
@@ -188,8 +196,6 @@ def compare_vectorized(reps: int, devices: int):
 
 def measure(case: str, reps: int, env=None) -> list[float]:
     env = dict(env or os.environ)
-    if case.startswith(("fast", "native")):  # the engine a case names, never a fall-back
-        env["LECUN1989_ENGINE"] = case.split("_")[0].replace("fast", "xla")
     out = []
     for _ in range(reps):
         p = subprocess.run([sys.executable, __file__, "--case", case], capture_output=True, text=True, env=env)
