@@ -1,0 +1,86 @@
+"""The native kernel's bits across compilers, instruction sets and CPUs: inputs for every variant of
+params.yaml in driver.cc's file format, and builds of the standalone driver (used by test_bits.py and
+by tools/bench.py's kernel case)."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from helpers import ROOT, tiny_data
+
+from lecun1989.pipeline.params import load_variant
+from lecun1989.training.native import build, layout
+from lecun1989.training.native import engine as native
+from lecun1989.training.optimizers import ADAM_B1, ADAM_B2, ADAM_EPS
+
+STEPS = 100
+NATIVE = Path(build.__file__).parent
+CROSS = {"aarch64": ("aarch64-linux-gnu-g++", "-march=armv8-a", "qemu-aarch64")}  # compiler, target, runner
+
+
+def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
+    """What the engine hands the kernel for one epoch of variant `name`: fixed digits, parameters in the
+    ranges of its init, its shifts, dropout masks and per-step scalars (Adam's bias corrections as
+    float32 of 1 - b^count; SDLM's per-weight scale positive)."""
+    v = load_variant(name, ROOT / "params.yaml")
+    rng = np.random.default_rng(seed)
+    x, y = tiny_data(n, seed)
+    padding = layout.PACK == layout.N_FAST
+    params = np.where(padding, 0.0, rng.uniform(-0.3, 0.3, layout.N_PARAMS)).astype(np.float32)
+    optimizer = native.OPTIMIZERS[v.optimizer]
+    rows = (0, 2, 1)[optimizer]
+    state = np.zeros((rows, layout.N_PARAMS), np.float32)
+    if v.optimizer == "sdlm":
+        state[0] = np.where(padding, 0.0, 1.0 / (v.sdlm.mu + rng.uniform(0, 2, layout.N_PARAMS)))
+    count = np.arange(1, n + 1)
+    bc = (1 - ADAM_B1**count, 1 - ADAM_B2**count) if v.optimizer == "adamw" else (np.ones(n), np.ones(n))
+    lr = v.lr if v.lr_schedule == "constant" else np.linspace(v.lr, v.lr_end, n)
+    steps = np.stack([np.broadcast_to(lr, (n,)), *bc], axis=1).astype(np.float32)
+    side = 2 * v.shift_pixels + 1
+    keep = rng.random((n, 12, 16)) >= v.dropout if v.dropout else None
+    return dict(
+        codes=[native.ACTIVATIONS[v.activation], native.HEADS[v.head], native.LOSSES[v.loss], optimizer, v.shift_pixels],
+        keep_prob=np.float32(1.0 - v.dropout),
+        hyper=[ADAM_B1, ADAM_B2, ADAM_EPS, v.weight_decay],
+        x=x,
+        y=y,
+        shift=rng.integers(0, side * side, n).astype(np.int32),
+        keep=keep,
+        steps=steps,
+        params=params,
+        state=state,
+    )
+
+
+def write_inputs(case: dict, path: Path) -> Path:
+    keep = case["keep"]
+    head = [len(case["y"]), *case["codes"], keep is not None, len(case["state"])]
+    parts = [
+        np.array(head, np.int32),
+        np.array([case["keep_prob"], 0.0], np.float32),
+        np.array(case["hyper"], np.float64),
+        case["x"].astype(np.float32),
+        case["y"].astype(np.int32),
+        case["shift"],
+        *([] if keep is None else [keep.astype(np.uint8)]),
+        case["steps"],
+        case["params"],
+        case["state"],
+    ]
+    path.write_bytes(b"".join(np.ascontiguousarray(p).tobytes() for p in parts))
+    return path
+
+
+def build_driver(
+    out: Path, cxx: str = "g++", target: str | None = None, flags=build.KERNEL_FLAGS, sources: Path = NATIVE, static=False
+) -> Path:
+    """driver.cc compiled with the library's own flags (or `flags`), for `target` (default: the library's)."""
+    cmd = [cxx, target or build.target(), *flags, *(["-static"] if static else []), str(sources / "driver.cc"), "-o", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return out
+
+
+def run_driver(driver: Path, inputs_file: Path, runner: str | None = None) -> bytes:
+    out = inputs_file.with_suffix(f".{driver.name}.out")
+    subprocess.run([*([runner] if runner else []), str(driver), str(inputs_file), str(out)], check=True, timeout=120)
+    return out.read_bytes()
