@@ -10,6 +10,7 @@
 #   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
 #   make bench   training and preprocessing speed against the seed's way (a few minutes)
 #   make native  compile the native CPU training engine for this machine (make venv does it)
+#   make check-bits  the native engine's bits from other compilers, instruction sets and aarch64 (qemu)
 # The environment: .venv, made by uv (itself installed from PyPI into .uv/) from uv.lock, with
 # this project installed in it editable. `source .venv/bin/activate` puts python and dvc on PATH.
 PYTHON ?= python3
@@ -24,7 +25,7 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test lint venv native bench results figures verify verify-quick verify-quick-update metrics-diff
+.PHONY: repro test lint venv native check-bits bench results figures verify verify-quick verify-quick-update metrics-diff
 
 venv: $(STAMP) native
 
@@ -43,6 +44,10 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 	$(UV_ENV) $(UV) sync --frozen --inexact --quiet
 	rm -f $(VENV)/.synced-*
 	touch $@
+
+# Needs clang++, aarch64-linux-gnu-g++ and qemu-aarch64 (Debian: clang g++-aarch64-linux-gnu qemu-user).
+check-bits: $(STAMP)
+	LECUN1989_CHECK_BITS=1 $(RUN) python -m pytest tests/test_bits.py
 
 repro: $(STAMP)
 	$(RUN) dvc repro

@@ -75,7 +75,7 @@ def build_driver(
     out: Path, cxx: str = "g++", target: str | None = None, flags=build.KERNEL_FLAGS, sources: Path = NATIVE, static=False
 ) -> Path:
     """driver.cc compiled with the library's own flags (or `flags`), for `target` (default: the library's)."""
-    cmd = [cxx, target or build.target(), *flags, *(["-static"] if static else []), str(sources / "driver.cc"), "-o", str(out)]
+    cmd = [cxx, target or build.march(), *flags, *(["-static"] if static else []), str(sources / "driver.cc"), "-o", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return out
 
@@ -84,3 +84,34 @@ def run_driver(driver: Path, inputs_file: Path, runner: str | None = None) -> by
     out = inputs_file.with_suffix(f".{driver.name}.out")
     subprocess.run([*([runner] if runner else []), str(driver), str(inputs_file), str(out)], check=True, timeout=120)
     return out.read_bytes()
+
+
+def library_outputs(case: dict) -> bytes:
+    """The same epoch through the library that training loads (build.py), called from JAX as engine.py calls it."""
+    import jax
+    import jax.numpy as jnp
+
+    problem = native._library_problem()
+    assert not problem, problem
+    keep = jnp.zeros((0, 12, 16), bool) if case["keep"] is None else jnp.asarray(case["keep"])
+    out = (jax.ShapeDtypeStruct(case["params"].shape, jnp.float32), jax.ShapeDtypeStruct(case["state"].shape, jnp.float32))
+    params, state = jax.ffi.ffi_call(native.TARGET, out)(
+        *[jnp.asarray(case[k]) for k in ("x", "y", "shift")],
+        keep,
+        *[jnp.asarray(case[k]) for k in ("steps", "params", "state")],
+        **{k: np.int32(c) for k, c in zip(("activation", "head", "loss", "optimizer", "max_shift"), case["codes"])},
+        keep_prob=np.float32(case["keep_prob"]),
+        **{k: np.float64(h) for k, h in zip(("b1", "b2", "eps", "weight_decay"), case["hyper"])},
+    )
+    return np.asarray(params).tobytes() + np.asarray(state).tobytes()
+
+
+if __name__ == "__main__":  # python tests/bits.py OUT [TARGET]: every variant through a library built here ($CXX, TARGET)
+    import sys
+
+    from helpers import VARIANTS
+
+    if len(sys.argv) > 2:
+        build.TARGETS[build.platform.machine()] = sys.argv[2]
+    for name in VARIANTS:
+        (Path(sys.argv[1]) / f"{name}.out").write_bytes(library_outputs(inputs(name)))

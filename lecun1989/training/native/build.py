@@ -67,7 +67,7 @@ def cpu_problem(machine: str | None = None, cpuinfo: Path = Path("/proc/cpuinfo"
     return f"this CPU lacks {', '.join(missing)} of x86-64-v3 (AVX2 + FMA)" if missing else ""
 
 
-def target() -> str:
+def march() -> str:
     """The instruction set the library is compiled for on this machine."""
     return TARGETS[platform.machine()]
 
@@ -77,13 +77,13 @@ def library_path() -> Path:
     if why_not:
         raise BuildError(why_not)
     cxx = compiler()
-    probe = _run([cxx, target(), "-dM", "-E", "-x", "c++", "-"], input="")
+    probe = _run([cxx, march(), "-dM", "-E", "-x", "c++", "-"], input="")
     if probe.returncode:
-        raise BuildError(f"{cxx} {target()} failed: {_first_line(probe.stderr)}")
+        raise BuildError(f"{cxx} {march()} failed: {_first_line(probe.stderr)}")
     key = hashlib.sha256()
     for part in (
         *[(HERE / s).read_bytes() for s in SOURCES],
-        " ".join((target(), *FLAGS)).encode(),
+        " ".join((march(), *FLAGS)).encode(),
         cxx.encode(),
         probe.stdout.encode(),
         _jax_version().encode(),
@@ -114,7 +114,7 @@ def build() -> Path:
     with tempfile.TemporaryDirectory(dir=BUILD_DIR) as tmp:  # written aside, then renamed: parallel builds are safe
         out = Path(tmp) / target.name
         units = [str(HERE / s) for s in SOURCES if s.endswith(".cc")]
-        done = _run([compiler(), target(), *FLAGS, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
+        done = _run([compiler(), march(), *FLAGS, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
         if done.returncode:
             raise BuildError(f"{compiler()} failed on the native engine's sources: {_first_line(done.stderr)}")
         os.replace(out, target)
