@@ -29,7 +29,7 @@ VERIFY_ARGS ?=
 
 venv: $(STAMP) native
 
-# The native CPU engine (lecun1989/training/native/), compiled with $(CXX) or g++ for this CPU. Without
+# The native CPU engine (lecun1989/training/native/), compiled with $(CXX) or g++ for x86-64-v3. Without
 # a compiler it says so in one line and training runs on the XLA engine; first use builds it too.
 native: $(STAMP)
 	$(RUN) python -m lecun1989.training.native.build
