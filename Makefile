@@ -30,12 +30,12 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test test-fast lint venv native bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff \
+.PHONY: repro test test-fast lint venv native check-bits bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff \
 	exp-run exp-push exp-pull exp-show sweep-matrix
 
 venv: $(STAMP) native
 
-# The native CPU engine (lecun1989/training/native/), compiled with $(CXX) or g++ for this CPU. Without
+# The native CPU engine (lecun1989/training/native/), compiled with $(CXX) or g++ for x86-64-v3. Without
 # a compiler it says so in one line and training runs on the XLA engine; first use builds it too.
 native: $(STAMP)
 	$(RUN) python -m lecun1989.training.native.build
@@ -50,6 +50,10 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 	$(UV_ENV) $(UV) sync --frozen --inexact --quiet
 	rm -f $(VENV)/.synced-*
 	touch $@
+
+# Needs clang++, aarch64-linux-gnu-g++ and qemu-aarch64 (Debian: clang g++-aarch64-linux-gnu qemu-user).
+check-bits: $(STAMP)
+	LECUN1989_CHECK_BITS=1 $(RUN) python -m pytest tests/test_bits.py
 
 repro: $(STAMP)
 	$(RUN) dvc repro

@@ -248,6 +248,20 @@ def sdlm_variant(mu: float):
     return variant("lecun1989", optimizer="sdlm", sdlm={**paper.sdlm.model_dump(), "mu": mu, "hessian_samples": 30})
 
 
+def test_a_cpu_without_avx2_and_fma_is_refused_in_one_line(monkeypatch, tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx popcnt\n")
+    assert build.cpu_problem("x86_64", info) == "this CPU lacks avx2, bmi1, bmi2, f16c, fma, abm, movbe, xsave of x86-64-v3 (AVX2 + FMA)"
+    info.write_text(f"flags\t\t: sse2 {' '.join(build.X86_64_V3)} avx512f\n")
+    assert build.cpu_problem("x86_64", info) == ""
+    assert build.cpu_problem("aarch64", info) == ""
+    assert build.cpu_problem("riscv64", info) == "no native build for riscv64 CPUs (only x86_64 and aarch64)"
+    assert build.cpu_problem("x86_64", tmp_path / "none") == f"cannot read {tmp_path / 'none'} to check for AVX2 and FMA"
+    monkeypatch.setattr(build, "cpu_problem", lambda: "this CPU lacks avx2, fma of x86-64-v3 (AVX2 + FMA)")
+    with pytest.raises(build.BuildError, match="^this CPU lacks avx2, fma"):
+        build.build()
+
+
 def test_per_weight_step_optimizer_is_sgd_scaled_per_weight():
     """The kernel's SGD with a per-weight step array (for SDLM): scale 1 is SGD to the bit, 0.5 with
     twice the learning rate is SGD to the bit, and scale 0 freezes a block."""

@@ -1,4 +1,7 @@
-"""preprocess.to_16x16 against independent numpy implementations of both resize modes."""
+"""preprocess.to_16x16 against independent numpy implementations of both resize modes and against
+jax.image.resize, and its bytes."""
+
+import hashlib
 
 import jax
 import jax.numpy as jnp
@@ -101,3 +104,41 @@ def test_to_16x16_antialias_equals_the_seed_notebook_per_image_resize():
     )
     got = preprocess.to_16x16(images, antialias=True)
     np.testing.assert_allclose(got, np.clip(seed, -1, 1), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_to_16x16_equals_jax_image_resize(antialias):
+    """The written-out float64 taps against the library resize they replace (float32, XLA's dots)."""
+    images = digits(40, seed=2)
+    x = jnp.asarray(images, jnp.float32) / 127.5 - 1.0
+    theirs = np.clip(np.asarray(jax.image.resize(x, (len(images), OUT, OUT), "bilinear", antialias=antialias)), -1, 1)
+    np.testing.assert_allclose(preprocess.to_16x16(images, antialias=antialias), theirs, atol=1e-6, rtol=0)
+
+
+def test_resize_taps_are_the_reference_matrices():
+    for antialias, reference in ((True, triangle_matrix_antialiased), (False, bilinear_matrix_half_pixel)):
+        m = np.zeros((OUT, IN))
+        for j, pairs in enumerate(preprocess.resize_taps(IN, OUT, antialias)):
+            for i, w in pairs:
+                m[j, i] = w
+        np.testing.assert_allclose(m, reference(IN, OUT), atol=1e-15, rtol=0)
+
+
+def test_to_16x16_pixels_do_not_depend_on_the_chunk(monkeypatch):
+    images = digits(9, seed=3)
+    whole = preprocess.to_16x16(images, antialias=True)
+    monkeypatch.setattr(preprocess, "CHUNK", 4)
+    assert preprocess.to_16x16(images, antialias=True).tobytes() == whole.tobytes()
+
+
+# Written on an Intel Xeon with AVX-512; every machine must compute these bytes (the pixels are a fixed
+# sequence of IEEE-754 operations). A deliberate change to the resize changes them here too.
+DIGESTS = {
+    False: "c4de66561cb9cceaf44c122094b47197bbb26e5d0c53d56bea03bf51f6253447",
+    True: "f233017b9319dd4b524762e61c7ea9fb72067e61e147037f30e05f7508666c55",
+}
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_to_16x16_bytes_are_the_same_on_every_machine(antialias):
+    assert hashlib.sha256(preprocess.to_16x16(digits(40, seed=2), antialias).tobytes()).hexdigest() == DIGESTS[antialias]

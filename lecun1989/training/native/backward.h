@@ -13,7 +13,7 @@ void backward_top(Work& s, const float* p, const bool* keep, float keep_prob, co
   V h3[4], dh3[4] = {};
   for (int c = 0; c < 4; c++) h3[c] = load(s.h3 + c * W);
   for (int i = 0; i < 10; i++)
-    for (int c = 0; c < 4; c++) dh3[c] += s.dz4[i] * load(p + W4 + i * W4_ROW + c * W);
+    for (int c = 0; c < 4; c++) dh3[c] = fma(s.dz4[i], load(p + W4 + i * W4_ROW + c * W), dh3[c]);
   for (int i = 0; i < 10; i++)  // the output layer; its padding gets gradient 0 (h3's padding is 0)
     for (int c = 0; c < 4; c++) up(W4 + i * W4_ROW + c * W, s.dz4[i] * h3[c]);
   up(B4, load(s.dz4));
@@ -26,7 +26,7 @@ void backward_top(Work& s, const float* p, const bool* keep, float keep_prob, co
   for (int c0 = 0; c0 < 192; c0 += 6 * W) {  // dh2d = w3^T dz3, 6 V at a time
     V acc[6] = {};
     for (int j = 0; j < 30; j++)
-      for (int i = 0; i < 6; i++) acc[i] += s.dz3[j] * load(p + W3 + j * 192 + c0 + i * W);
+      for (int i = 0; i < 6; i++) acc[i] = fma(s.dz3[j], load(p + W3 + j * 192 + c0 + i * W), acc[i]);
     for (int i = 0; i < 6; i++) store(s.dh2d + c0 + i * W, acc[i]);
   }
   for (int j = 0; j < 30; j++)
@@ -58,8 +58,8 @@ void backward_h2(Work& s, const float* p, const Up& up) {
       for (int j = 0; j < 8; j++) {
         int m = H2_MAPS[gi][j];
         const float* w = p + W2 + ((gi * 25 + k) * 8 + j) * 4;
-        V a0 = w[0] * d[0][0] + w[1] * d[1][0] + w[2] * d[2][0] + w[3] * d[3][0];
-        V a1 = w[0] * d[0][1] + w[1] * d[1][1] + w[2] * d[2][1] + w[3] * d[3][1];
+        V a0 = fma(w[3], d[3][0], fma(w[2], d[2][0], fma(w[1], d[1][0], w[0] * d[0][0])));
+        V a1 = fma(w[3], d[3][1], fma(w[2], d[2][1], fma(w[1], d[1][1], w[0] * d[0][1])));
         float* dst = s.dp2[k * 12 + m];
         if (gi == 0 || (gi == 1 && m >= 8)) {
           store(dst, a0);
@@ -83,7 +83,7 @@ void backward_h2(Work& s, const float* p, const Up& up) {
         for (int jj = 0; jj < 2; jj++) {
           const float* row = s.p2[k * 12 + H2_MAPS[gi][j + jj]];
           V r0 = load(row), r1 = load(row + 8);
-          for (int o = 0; o < 4; o++) a[4 * jj + o] = d[o][0] * r0 + d[o][1] * r1;
+          for (int o = 0; o < 4; o++) a[4 * jj + o] = fma(d[o][1], r1, d[o][0] * r0);
         }
         up(W2 + ((gi * 25 + k) * 8 + j) * 4, sum8(a));
       }
@@ -116,12 +116,12 @@ void backward_h1(Work& s, const Up& up) {
       for (int y = 0; y < 8; y++) {
         V d = load(s.dz1[m] + y * 8);
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) a[i] += d * h1_patch(s, k0 + i, y);
+        for (int i = 0; i < 8; i++) a[i] = fma(d, h1_patch(s, k0 + i, y), a[i]);
       }
       up(W1 + m * W1_ROW + k0, sum8(a));
     }
     V a = {};
-    for (int y = 0; y < 8; y++) a += load(s.dz1[m] + y * 8) * h1_patch(s, 24, y);
+    for (int y = 0; y < 8; y++) a = fma(load(s.dz1[m] + y * 8), h1_patch(s, 24, y), a);
     up(W1 + m * W1_ROW + 24, V{sum(a)});  // and 0 for the row's padding
   }
 }

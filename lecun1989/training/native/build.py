@@ -1,17 +1,23 @@
-"""Compiles the native engine (epoch.cc, predict.cc) for this machine's CPU, once, into a per-user
-cache (runtime.native_cache(): $LECUN1989_NATIVE_CACHE, else the per-user cache's lecun1989/native).
+"""Compiles the native engine (epoch.cc, predict.cc) once, into a per-user cache
+(runtime.native_cache(): $LECUN1989_NATIVE_CACHE, else the per-user cache's lecun1989/native).
 
-The library's name carries a hash of the sources (codes.h, written from codes.py, among them), the flags, the compiler's identity, the instruction
-set it targets (its predefined macros under -march=native) and jaxlib's version, so an edited source,
-another compiler or another CPU builds a new one and never loads a stale one; copies of the
+It is compiled for one fixed instruction set per architecture, never -march=native: x86-64-v3 (AVX2
+and FMA, on x86 CPUs since 2013-2015) or armv8-a, with -ffp-contract=off, so that the compiler fuses
+no multiply-add the code does not write (simd.h). The engine's results are then the same bits on
+every such CPU, whatever its vector width. An x86 CPU without AVX2 and FMA trains on the XLA engine.
+
+The library's name carries a hash of the sources (codes.h, written from codes.py, among them), the
+flags, the compiler's identity (its predefined macros for the target) and jaxlib's version, so an
+edited source or another compiler builds a new one and never loads a stale one; copies of the
 repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `make venv` builds it
-(`python -m lecun1989.training.native.build`); otherwise the first Trainer that wants it does.
+(`python -m lecun1989.training.native.build`); otherwise the first Runs or Predictor that wants it does.
 The compiler is runtime.compiler() ($CXX, else g++). Where it is missing or fails, load() says why in one line.
 """
 
 import ctypes
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -21,8 +27,12 @@ from lecun1989 import runtime
 from lecun1989.training.native import codes
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
-FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
+SOURCES = ("epoch.cc", "predict.cc", "epoch.h", "net.h", "backward.h", "optimizers.h", "simd.h")
+TARGETS = {"x86_64": "-march=x86-64-v3", "aarch64": "-march=armv8-a"}  # by platform.machine()
+# What x86-64-v3 adds to the x86-64 baseline, as /proc/cpuinfo names it (lzcnt is "abm").
+X86_64_V3 = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")
+KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17")  # for any target (driver.cc too)
+FLAGS = (*KERNEL_FLAGS, "-shared", "-fPIC")
 
 
 class BuildError(Exception):
@@ -38,16 +48,39 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
         raise BuildError(f"{cmd[0]} took more than 300 s") from None
 
 
+def cpu_problem(machine: str | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """Why this CPU cannot run the library ("" if it can)."""
+    machine = machine or platform.machine()
+    if machine not in TARGETS:
+        return f"no native build for {machine} CPUs (only {' and '.join(TARGETS)})"
+    if machine != "x86_64":
+        return ""  # armv8-a: fused multiply-add and 128-bit vectors in every CPU
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo.read_text().splitlines() if line.startswith("flags")), [])
+    except OSError:
+        return f"cannot read {cpuinfo} to check for AVX2 and FMA"
+    missing = [f for f in X86_64_V3 if f not in flags]
+    return f"this CPU lacks {', '.join(missing)} of x86-64-v3 (AVX2 + FMA)" if missing else ""
+
+
+def march() -> str:
+    """The instruction set the library is compiled for on this machine."""
+    return TARGETS[platform.machine()]
+
+
 def library_path() -> Path:
+    why_not = cpu_problem()
+    if why_not:
+        raise BuildError(why_not)
     cxx = runtime.compiler()
-    probe = _run([cxx, *FLAGS[:2], "-dM", "-E", "-x", "c++", "-"], input="")
+    probe = _run([cxx, march(), "-dM", "-E", "-x", "c++", "-"], input="")
     if probe.returncode:
-        raise BuildError(f"{cxx} -march=native failed: {_first_line(probe.stderr)}")
+        raise BuildError(f"{cxx} {march()} failed: {_first_line(probe.stderr)}")
     key = hashlib.sha256()
     for part in (
         *[(HERE / s).read_bytes() for s in SOURCES],
         codes.header().encode(),
-        " ".join(FLAGS).encode(),
+        " ".join((march(), *FLAGS)).encode(),
         cxx.encode(),
         probe.stdout.encode(),
         _jax_version().encode(),
@@ -79,7 +112,7 @@ def build() -> Path:
         out = Path(tmp) / target.name
         (Path(tmp) / "codes.h").write_text(codes.header())
         units = [str(HERE / s) for s in SOURCES if s.endswith(".cc")]
-        done = _run([runtime.compiler(), *FLAGS, "-I", tmp, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
+        done = _run([runtime.compiler(), march(), *FLAGS, "-I", tmp, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
         if done.returncode:
             raise BuildError(f"{runtime.compiler()} failed on the native engine's sources: {_first_line(done.stderr)}")
         os.replace(out, target)

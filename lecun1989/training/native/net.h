@@ -88,7 +88,7 @@ void forward_h1(Work& s, const float* p) {
         for (int r = 0; r < 4; r++) x[r] = h1_patch(s, k, y0 + r);
         for (int i = 0; i < 2; i++) {
           float w = p[W1 + (m0 + i) * W1_ROW + k];
-          for (int r = 0; r < 4; r++) acc[i][r] += w * x[r];
+          for (int r = 0; r < 4; r++) acc[i][r] = fma(w, x[r], acc[i][r]);
         }
       }
       for (int i = 0; i < 2; i++)
@@ -127,8 +127,8 @@ void forward_h2(Work& s, const float* p) {
         const float* w = p + W2 + ((g * 25 + k) * 8 + j) * 4;
         V r0 = load(row), r1 = load(row + 8);
         for (int o = 0; o < 4; o++) {
-          acc[o][0] += w[o] * r0;
-          acc[o][1] += w[o] * r1;
+          acc[o][0] = fma(w[o], r0, acc[o][0]);
+          acc[o][1] = fma(w[o], r1, acc[o][1]);
         }
       }
     for (int o = 0; o < 4; o++)
@@ -147,7 +147,7 @@ inline V dot8(const float* a, int stride, const float* v, int n) {
   V acc[8] = {};
   for (int c = 0; c < n; c += W) {
     V x = load(v + c);
-    for (int i = 0; i < 8; i++) acc[i] += load(a + i * stride + c) * x;
+    for (int i = 0; i < 8; i++) acc[i] = fma(load(a + i * stride + c), x, acc[i]);
   }
   return sum8(acc);
 }

@@ -1,9 +1,18 @@
-// Eight floats as one value (GCC/Clang vector extensions: AVX registers on x86 with -march=native,
-// pairs of 128-bit registers elsewhere), and the few operations the network needs on them.
+// Eight floats as one value (GCC/Clang vector extensions: AVX registers on x86-64-v3, pairs of
+// 128-bit registers elsewhere), and the few operations the network needs on them.
+//
+// Every result is a fixed sequence of IEEE-754 float operations, the same on every CPU and compiler:
+// build.py compiles with -ffp-contract=off, so a * b + c is two roundings unless the code writes
+// fma() (one rounding, a hardware instruction on x86-64-v3 and aarch64); sums run in the order
+// written (sum8's tree, sum's loop); exp() is written out here rather than taken from libm, whose
+// expf differs between its builds (glibc picks an FMA build at run time).
 #pragma once
 
 #include <cmath>
 #include <cstring>
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace lecun1989 {
 
@@ -23,7 +32,17 @@ inline V4 load4(const float* p) {
   return v;
 }
 inline void store4(float* p, V4 v) { std::memcpy(p, &v, sizeof v); }
-inline V splat(float x) { return V{} + x; }
+inline V splat(float x) { return V{x, x, x, x, x, x, x, x}; }  // not V{} + x: an add (-0 + 0 = +0)
+inline V fma(V a, V b, V c) {  // a * b + c, rounded once
+#if defined(__FMA__)
+  return V(_mm256_fmadd_ps(__m256(a), __m256(b), __m256(c)));  // the compiler's lane loop below is slower
+#else
+  V r;
+  for (int i = 0; i < W; i++) r[i] = std::fma(a[i], b[i], c[i]);  // fmla on aarch64
+  return r;
+#endif
+}
+inline V fma(float a, V b, V c) { return fma(splat(a), b, c); }
 inline V vmin(V a, V b) { return a < b ? a : b; }
 inline V vmax(V a, V b) { return a > b ? a : b; }
 
@@ -55,17 +74,30 @@ inline float sum(V a) {
 inline V tanh(V x) {
   x = vmax(vmin(x, splat(7.90531110763549805f)), splat(-7.90531110763549805f));
   V x2 = x * x;
-  V p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-  p = p * x2 + -8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
+  V p = fma(x2, splat(-2.76076847742355e-16f), splat(2.00018790482477e-13f));
+  p = fma(p, x2, splat(-8.60467152213735e-11f));
+  p = fma(p, x2, splat(5.12229709037114e-08f));
+  p = fma(p, x2, splat(1.48572235717979e-05f));
+  p = fma(p, x2, splat(6.37261928875436e-04f));
+  p = fma(p, x2, splat(4.89352455891786e-03f));
   p = p * x;
-  V q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
+  V q = fma(x2, splat(1.19825839466702e-06f), splat(1.18534705686654e-04f));
+  q = fma(q, x2, splat(2.26843463243900e-03f));
+  q = fma(q, x2, splat(4.89352518554385e-03f));
   return p / q;
+}
+
+// e^x for x <= 0 (the softmax's shifted outputs) in double: x = k ln 2 + r, |r| <= ln 2 / 2, e^r by
+// its Taylor series to r^11 (relative error under 1e-14), so the float result is within 1 ulp.
+inline float exp(float x) {
+  if (x < -104.0f) return 0.0f;  // below half of float's smallest subnormal
+  double k = std::nearbyint(double(x) * 1.4426950408889634);  // x / ln 2, to the nearest integer
+  double r = double(x) - k * 0.6931471805599453;
+  constexpr double INV_FACTORIAL[] = {1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720,
+                                      1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2, 1.0, 1.0};  // 1/11! .. 1/0!
+  double p = INV_FACTORIAL[0];
+  for (int i = 1; i < 12; i++) p = p * r + INV_FACTORIAL[i];
+  return float(std::ldexp(p, int(k)));
 }
 
 }  // namespace lecun1989

@@ -1,0 +1,83 @@
+// The training kernel (epoch.h) as a standalone program, without XLA or JAX: it runs one epoch from
+// the inputs in a file and writes the trained parameters and optimizer state, so that the bits can be
+// compared across compilers, instruction sets and CPUs (tests/test_bits.py; on aarch64 under qemu).
+//
+//   driver INPUT OUTPUT [REPEATS]   REPEATS > 1: also print the steps per second of the best repeat
+//
+// INPUT (native byte order): int32 n, activation, head, loss, optimizer, max_shift, has_keep,
+// state_rows; float32 keep_prob, 0; float64 b1, b2, eps, weight_decay; then float32 x (n, 16, 16),
+// int32 y (n), int32 shift (n), uint8 keep (n, 12, 16) if has_keep, float32 steps (n, 3), float32
+// params (N_PARAMS), float32 state (state_rows, N_PARAMS). OUTPUT: params, then state, as float32.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "epoch.h"
+
+namespace {
+
+struct Reader {
+  FILE* f;
+  template <class T>
+  std::vector<T> read(size_t n) {
+    std::vector<T> v(n);
+    if (n && std::fread(v.data(), sizeof(T), n, f) != n) {
+      std::fprintf(stderr, "driver: input file too short\n");
+      std::exit(2);
+    }
+    return v;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lecun1989;
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: driver INPUT OUTPUT [REPEATS]\n");
+    return 2;
+  }
+  FILE* in = std::fopen(argv[1], "rb");
+  if (!in) {
+    std::fprintf(stderr, "driver: cannot read %s\n", argv[1]);
+    return 2;
+  }
+  Reader r{in};
+  auto head = r.read<int32_t>(8);
+  auto keep_prob = r.read<float>(2);
+  auto hyper = r.read<double>(4);
+  const int n = head[0], has_keep = head[6], rows = head[7];
+  auto x = r.read<float>(size_t(n) * 256);
+  auto y = r.read<int32_t>(n);
+  auto shift = r.read<int32_t>(n);
+  auto keep_bytes = r.read<uint8_t>(has_keep ? size_t(n) * 192 : 0);
+  auto steps = r.read<float>(size_t(n) * 3);
+  auto params0 = r.read<float>(N_PARAMS);
+  auto state0 = r.read<float>(size_t(rows) * N_PARAMS);
+  std::fclose(in);
+  std::vector<char> keep(keep_bytes.begin(), keep_bytes.end());  // bool, one byte each
+
+  const int repeats = argc > 3 ? std::atoi(argv[3]) : 1;
+  std::vector<float> params, state;
+  double best = 1e300;
+  for (int rep = 0; rep < repeats; rep++) {
+    params = params0, state = state0;
+    Epoch e{n, head[5], head[2], head[3], keep_prob[0], x.data(), y.data(), shift.data(),
+            has_keep ? reinterpret_cast<const bool*>(keep.data()) : nullptr, steps.data(), params.data(), state.data(),
+            make_hyper(hyper[0], hyper[1], hyper[2], hyper[3])};
+    auto t0 = std::chrono::steady_clock::now();
+    run_epoch(head[1], head[4], e);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = s < best ? s : best;
+  }
+  if (repeats > 1) std::printf("%.0f steps/s\n", n / best);
+
+  FILE* out = std::fopen(argv[2], "wb");
+  if (!out || std::fwrite(params.data(), 4, params.size(), out) != params.size() ||
+      std::fwrite(state.data(), 4, state.size(), out) != state.size() || std::fclose(out)) {
+    std::fprintf(stderr, "driver: cannot write %s\n", argv[2]);
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,120 @@
+"""The native kernel's bits across compilers, instruction sets and CPUs: inputs for every variant of
+params.yaml in driver.cc's file format, and builds of the standalone driver (used by test_bits.py and
+by tools/bench.py's kernel case)."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from helpers import ROOT, tiny_data
+
+from lecun1989.pipeline.params import load_params
+from lecun1989.training.native import build, codes, layout, library
+from lecun1989.training.native.engine import STATE_ROWS
+from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS
+
+STEPS = 100
+NATIVE = Path(build.__file__).parent
+CROSS = {"aarch64": ("aarch64-linux-gnu-g++", "-march=armv8-a", "qemu-aarch64")}  # compiler, target, runner
+
+
+def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
+    """What the engine hands the kernel for one epoch of variant `name`: fixed digits, parameters in the
+    ranges of its init, its shifts, dropout masks and per-step scalars (Adam's bias corrections as
+    float32 of 1 - b^count; SDLM's per-weight scale positive)."""
+    v = load_params(ROOT / "params.yaml").variants[name]
+    rng = np.random.default_rng(seed)
+    x, y = tiny_data(n, seed)
+    padding = layout.PACK == layout.N_FAST
+    params = np.where(padding, 0.0, rng.uniform(-0.3, 0.3, layout.N_PARAMS)).astype(np.float32)
+    optimizer = codes.OPTIMIZERS[v.optimizer]
+    rows = 1 if v.optimizer == "sdlm" else STATE_ROWS[v.optimizer]  # SDLM: one row, its per-weight step scale
+    state = np.zeros((rows, layout.N_PARAMS), np.float32)
+    if v.optimizer == "sdlm":
+        state[0] = np.where(padding, 0.0, 1.0 / (v.sdlm.mu + rng.uniform(0, 2, layout.N_PARAMS)))
+    count = np.arange(1, n + 1)
+    bc = (1 - ADAM_B1**count, 1 - ADAM_B2**count) if v.optimizer == "adamw" else (np.ones(n), np.ones(n))
+    lr = v.lr if v.lr_schedule == "constant" else np.linspace(v.lr, v.lr_end, n)
+    steps = np.stack([np.broadcast_to(lr, (n,)), *bc], axis=1).astype(np.float32)
+    side = 2 * v.shift_pixels + 1
+    keep = rng.random((n, 12, 16)) >= v.dropout if v.dropout else None
+    return dict(
+        codes=[codes.ACTIVATIONS[v.activation], codes.HEADS[v.head], codes.LOSSES[v.loss], optimizer, v.shift_pixels],
+        keep_prob=np.float32(1.0 - v.dropout),
+        hyper=[ADAM_B1, ADAM_B2, ADAM_EPS, v.weight_decay],
+        x=x,
+        y=y,
+        shift=rng.integers(0, side * side, n).astype(np.int32),
+        keep=keep,
+        steps=steps,
+        params=params,
+        state=state,
+    )
+
+
+def write_inputs(case: dict, path: Path) -> Path:
+    keep = case["keep"]
+    head = [len(case["y"]), *case["codes"], keep is not None, len(case["state"])]
+    parts = [
+        np.array(head, np.int32),
+        np.array([case["keep_prob"], 0.0], np.float32),
+        np.array(case["hyper"], np.float64),
+        case["x"].astype(np.float32),
+        case["y"].astype(np.int32),
+        case["shift"],
+        *([] if keep is None else [keep.astype(np.uint8)]),
+        case["steps"],
+        case["params"],
+        case["state"],
+    ]
+    path.write_bytes(b"".join(np.ascontiguousarray(p).tobytes() for p in parts))
+    return path
+
+
+def build_driver(
+    out: Path, cxx: str = "g++", target: str | None = None, flags=build.KERNEL_FLAGS, sources: Path = NATIVE, static=False
+) -> Path:
+    """driver.cc compiled with the library's own flags (or `flags`), for `target` (default: the library's)."""
+    include = out.parent / f"{out.name}-include"  # codes.h, written from codes.py as the library's build writes it
+    include.mkdir(exist_ok=True)
+    (include / "codes.h").write_text(codes.header())
+    cmd = [cxx, target or build.march(), *flags, *(["-static"] if static else []), "-I", str(include), str(sources / "driver.cc"), "-o", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return out
+
+
+def run_driver(driver: Path, inputs_file: Path, runner: str | None = None) -> bytes:
+    out = inputs_file.with_suffix(f".{driver.name}.out")
+    subprocess.run([*([runner] if runner else []), str(driver), str(inputs_file), str(out)], check=True, timeout=120)
+    return out.read_bytes()
+
+
+def library_outputs(case: dict) -> bytes:
+    """The same epoch through the library that training loads (build.py), called from JAX as engine.py calls it."""
+    import jax
+    import jax.numpy as jnp
+
+    problem = library.problem(load_params(ROOT / "params.yaml").variants["lecun1989"])
+    assert not problem, problem
+    keep = jnp.zeros((0, 12, 16), bool) if case["keep"] is None else jnp.asarray(case["keep"])
+    out = (jax.ShapeDtypeStruct(case["params"].shape, jnp.float32), jax.ShapeDtypeStruct(case["state"].shape, jnp.float32))
+    params, state = jax.ffi.ffi_call(library.TRAIN_TARGET, out)(
+        *[jnp.asarray(case[k]) for k in ("x", "y", "shift")],
+        keep,
+        *[jnp.asarray(case[k]) for k in ("steps", "params", "state")],
+        **{k: np.int32(c) for k, c in zip(("activation", "head", "loss", "optimizer", "max_shift"), case["codes"])},
+        keep_prob=np.float32(case["keep_prob"]),
+        **{k: np.float64(h) for k, h in zip(("b1", "b2", "eps", "weight_decay"), case["hyper"])},
+    )
+    return np.asarray(params).tobytes() + np.asarray(state).tobytes()
+
+
+if __name__ == "__main__":  # python tests/bits.py OUT [TARGET]: every variant through a library built here ($CXX, TARGET)
+    import sys
+
+    from helpers import VARIANTS
+
+    if len(sys.argv) > 2:
+        build.TARGETS[build.platform.machine()] = sys.argv[2]
+    for name in VARIANTS:
+        (Path(sys.argv[1]) / f"{name}.out").write_bytes(library_outputs(inputs(name)))

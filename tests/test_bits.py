@@ -1,0 +1,73 @@
+"""The native engine computes the same bits whatever compiles it and whatever runs it: 100 steps of
+every variant of params.yaml give the same parameters and optimizer state from
+- the library training loads (g++, x86-64-v3) and one built by clang++ for this CPU (-march=native:
+  AVX-512 where it has it);
+- the standalone driver (driver.cc, no XLA) built by g++ and clang++, for x86-64-v3 and for this
+  CPU (-march=native), and cross-compiled for aarch64 and run under qemu-user.
+`make check-bits` runs this file (LECUN1989_CHECK_BITS=1; .ci/run calls it) and fails where a compiler
+or qemu is missing; `make test` skips it (its builds take most of a minute)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bits import CROSS, build_driver, inputs, library_outputs, run_driver, write_inputs
+from helpers import VARIANTS
+
+pytestmark = pytest.mark.skipif(os.environ.get("LECUN1989_CHECK_BITS") != "1", reason="make check-bits runs it")
+HERE = Path(__file__).resolve().parent
+DRIVERS = {  # name: (compiler, target or None for the library's, runner)
+    "g++ x86-64-v3": ("g++", None, None),
+    "g++ native": ("g++", "-march=native", None),
+    "clang++ x86-64-v3": ("clang++", None, None),
+    "clang++ native": ("clang++", "-march=native", None),
+    **{f"{arch} (qemu)": spec for arch, spec in CROSS.items()},
+}
+
+
+def need(*tools):
+    gone = [t for t in tools if t and shutil.which(t) is None]
+    if gone:
+        pytest.fail(f"{', '.join(gone)} not installed: apt-get install clang g++-aarch64-linux-gnu qemu-user")
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bits")
+    return {name: write_inputs(inputs(name), folder / f"{name}.in") for name in VARIANTS}
+
+
+@pytest.fixture(scope="module")
+def reference(cases):
+    """Every variant through the library that training loads."""
+    return {name: library_outputs(inputs(name)) for name in cases}
+
+
+def test_every_variant_trains_and_the_variants_differ(reference, cases):
+    first = inputs(VARIANTS[0])
+    assert reference[VARIANTS[0]][: first["params"].nbytes] != first["params"].tobytes()  # it trained
+    assert len({reference[n] for n in ("lecun1989", "change1_softmax", "change2_adamw", "change4_relu_dropout", "lecun1989_paper")}) == 5
+
+
+@pytest.mark.parametrize("name", DRIVERS)
+def test_standalone_driver_gives_the_library_bits(name, cases, reference, tmp_path):
+    cxx, target, runner = DRIVERS[name]
+    need(cxx, runner)
+    driver = build_driver(tmp_path / "driver", cxx, target, static=runner is not None)
+    different = [v for v, f in cases.items() if run_driver(driver, f, runner) != reference[v]]
+    assert not different, f"{name}: other bits for {different}"
+
+
+def test_library_built_by_clang_for_this_cpu_gives_the_same_bits(cases, reference, tmp_path):
+    need("clang++")
+    env = {**os.environ, "CXX": "clang++", "LECUN1989_NATIVE_CACHE": str(tmp_path / "cache"), "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bits.py"), str(tmp_path), "-march=native"], env=env, cwd=HERE, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list((tmp_path / "cache").glob("lecun1989_native-*.so"))  # its own build, not the shared one
+    different = [v for v in cases if (tmp_path / f"{v}.out").read_bytes() != reference[v]]
+    assert not different, f"other bits for {different}"
