@@ -78,7 +78,17 @@ def build_driver(
     include = out.parent / f"{out.name}-include"  # codes.h, written from codes.py as the library's build writes it
     include.mkdir(exist_ok=True)
     (include / "codes.h").write_text(codes.header())
-    cmd = [cxx, target or build.march(), *flags, *(["-static"] if static else []), "-I", str(include), str(sources / "driver.cc"), "-o", str(out)]
+    cmd = [
+        cxx,
+        target or build.march(),
+        *flags,
+        *(["-static"] if static else []),
+        "-I",
+        str(include),
+        str(sources / "driver.cc"),
+        "-o",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return out
 

@@ -85,9 +85,10 @@ def gauss_newton_diagonal(params, X, activation: str, head: str) -> dict:
     return h
 
 
-def before_epoch(variant, params, epoch, X) -> dict:
+def before_epoch(variant, params, epoch, X, estimate=None) -> dict:
     """SDLM's h before an epoch: the estimate over sdlm.hessian_samples digits, the ones after the
-    previous epoch's (cycling through X), in their unshifted form."""
+    previous epoch's (cycling through X), in their unshifted form. estimate: gauss_newton_diagonal
+    (default) or hessian_fixed's, the same estimate in a fixed order (what training uses)."""
     n, k = X.shape[0], variant.sdlm.hessian_samples
     window = (epoch * k + jnp.arange(k)) % n
-    return gauss_newton_diagonal(params, X[window], variant.activation, variant.head)
+    return (estimate or gauss_newton_diagonal)(params, X[window], variant.activation, variant.head)

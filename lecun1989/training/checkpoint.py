@@ -32,9 +32,9 @@ def save(path, params, trained_by: str) -> None:
 
 def template(variant, n_runs: int) -> dict:
     """Shapes and dtypes of a model file's parameters: the Flax model's, with a leading run axis."""
-    from lecun1989.training.engine import init_flax
+    from lecun1989.network import model
 
-    one = jax.eval_shape(lambda: init_flax(variant, 0)[0])
+    one = jax.eval_shape(lambda: model.build(variant).init(jax.random.PRNGKey(0), np.zeros((1, 16, 16), np.float32))["params"])
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct((n_runs, *a.shape), a.dtype), one)
 
 

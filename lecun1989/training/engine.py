@@ -22,7 +22,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from lecun1989.network import model
+from lecun1989.network import init
 from lecun1989.pipeline.errors import PipelineError
 
 
@@ -33,9 +33,10 @@ class State(NamedTuple):
 
 
 def init_flax(variant, seed: int) -> tuple[dict, jax.Array]:
-    """A run's initial parameters (the Flax model's pytree) and its data key, from its seed."""
+    """A run's initial parameters (the Flax model's pytree, network/init.py: the same bits on every
+    machine) and its data key, from its seed."""
     init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
-    return model.build(variant).init(init_key, jnp.zeros((1, 16, 16), jnp.float32))["params"], data_key
+    return init.init_params(variant, init_key), data_key
 
 
 def draws(key, step, max_shift: int):

@@ -16,7 +16,7 @@ import numpy as np
 
 from lecun1989 import runtime
 from lecun1989.evaluation import scoring
-from lecun1989.network import hessian
+from lecun1989.network import hessian, hessian_fixed
 from lecun1989.training import engine as engines
 from lecun1989.training.threads import each_run, run_data
 
@@ -61,7 +61,10 @@ class Runs:
         self.mode = mode
         self.description = f"{self.engine.name} engine ({self.engine.built_for})"
         self._predict = jax.jit(self.engine.predict)
-        self._curvature = jax.jit(lambda p, epoch, X: hessian.before_epoch(variant, p, epoch, X)) if variant.optimizer == "sdlm" else None
+        fixed = hessian_fixed.gauss_newton_diagonal  # the same bits on every machine
+        self._curvature = (
+            jax.jit(lambda p, epoch, X: hessian.before_epoch(variant, p, epoch, X, fixed)) if variant.optimizer == "sdlm" else None
+        )
         self._vectorized = None
         if mode == "vectorized":
             from lecun1989.training.vectorized import VectorizedRuns
