@@ -21,7 +21,7 @@ from lecun1989 import runtime
 from lecun1989.training.native import codes
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
+SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h", "draws.h")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
 
 

@@ -1,11 +1,13 @@
 // One training epoch of one seed as an XLA FFI custom call: batch-1 steps over the epoch's digits,
 // each a forward pass, the loss's gradient, and backward with the optimizer's update. Single-threaded
-// and free of allocation inside the loop, so a seed's bits depend only on its inputs. The Python
-// side (engine.py) draws the shifts and dropout masks and computes the per-step optimizer scalars.
+// and free of allocation inside the loop, so a seed's bits depend only on its inputs. Each step's
+// shift and dropout mask are drawn here from the run's key as JAX draws them (draws.h); the Python
+// side (engine.py) computes the per-step optimizer scalars.
 #include <cstdint>
 #include <memory>
 
 #include "backward.h"
+#include "draws.h"
 #include "optimizers.h"
 #include "xla/ffi/api/ffi.h"
 
@@ -13,8 +15,9 @@ namespace ffi = xla::ffi;
 using F32x1 = ffi::Buffer<ffi::F32, 1>;  // aliases: a comma inside the handler macro splits its arguments
 using F32x2 = ffi::Buffer<ffi::F32, 2>;
 using F32x3 = ffi::Buffer<ffi::F32, 3>;
+using S32x0 = ffi::Buffer<ffi::S32, 0>;
 using S32x1 = ffi::Buffer<ffi::S32, 1>;
-using PREDx3 = ffi::Buffer<ffi::PRED, 3>;
+using U32x1 = ffi::Buffer<ffi::U32, 1>;
 
 namespace lecun1989 {
 
@@ -43,12 +46,13 @@ inline void output_gradient(Work& s, int head, int loss, int label) {
 
 struct Epoch {
   int n, max_shift, head, loss;
+  bool dropout;
   float keep_prob;
-  const float* x;        // (n, 16, 16)
-  const int32_t* y;      // (n,)
-  const int32_t* shift;  // (n,) index into fastnet.shifts(max_shift)
-  const bool* keep;      // (n, 12, 16) or null
-  const float* steps;    // (n, 3): lr, bc1, bc2
+  draws::Key key;       // the run's
+  uint32_t first_step;  // the run's step count at the epoch's first digit
+  const float* x;       // (n, 16, 16)
+  const int32_t* y;     // (n,)
+  const float* steps;   // (n, 3): lr, bc1, bc2
   float *params, *state;
   Hyper hyper;
 };
@@ -57,10 +61,13 @@ template <class Act, int O>
 void run(const Epoch& e) {
   auto s = std::make_unique<Work>();
   init_work(*s);
-  const int side = 2 * e.max_shift + 1;
+  bool mask[192];
+  const bool* keep = e.dropout ? mask : nullptr;
   for (int i = 0; i < e.n; i++) {
-    const bool* keep = e.keep ? e.keep + i * 192 : nullptr;
-    load_input(*s, e.x + i * 256, e.shift[i] / side - e.max_shift, e.shift[i] % side - e.max_shift);
+    draws::StepDraws d{0, 0, {}};  // without shifts and dropout nothing is drawn (a span of 1 draws 0)
+    if (e.max_shift || e.dropout) d = draws::step_draws(e.key, e.first_step + uint32_t(i), e.max_shift);
+    if (e.dropout) draws::keep_mask(d.dropout, e.keep_prob, mask);
+    load_input(*s, e.x + i * 256, d.dx, d.dy);
     forward_h1<Act>(*s, e.params);
     h2_patches(*s);
     forward_h2<Act>(*s, e.params);
@@ -78,17 +85,16 @@ void run_optimizer(int optimizer, const Epoch& e) {
   if (optimizer == SCALED_SGD) run<Act, SCALED_SGD>(e);
 }
 
-ffi::Error train_epoch(F32x3 x, S32x1 y, S32x1 shift, PREDx3 keep, F32x2 steps, F32x1 params, F32x2 state,
+ffi::Error train_epoch(F32x3 x, S32x1 y, U32x1 key, S32x0 first_step, F32x2 steps, F32x1 params, F32x2 state,
                        ffi::Result<F32x1> params_out, ffi::Result<F32x2> state_out, int32_t activation, int32_t head,
-                       int32_t loss, int32_t optimizer, int32_t max_shift, float keep_prob, double b1, double b2,
-                       double eps, double weight_decay) {
+                       int32_t loss, int32_t optimizer, int32_t max_shift, int32_t dropout, float keep_prob, double b1,
+                       double b2, double eps, double weight_decay) {
   const int64_t n = y.dimensions()[0];
   auto dims = [](const auto& buffer, std::initializer_list<int64_t> want) {
     auto d = buffer.dimensions();
     return std::equal(d.begin(), d.end(), want.begin(), want.end());
   };
-  if (!dims(x, {n, 16, 16}) || !dims(shift, {n}) || !dims(steps, {n, 3}) || !dims(params, {N_PARAMS}) ||
-      !(dims(keep, {n, 12, 16}) || dims(keep, {0, 12, 16})))
+  if (!dims(x, {n, 16, 16}) || !dims(key, {2}) || !dims(steps, {n, 3}) || !dims(params, {N_PARAMS}))
     return ffi::Error::InvalidArgument("lecun1989 native epoch: inputs of unexpected shapes");
   if (activation < 0 || activation >= N_ACTIVATION_CODES || head < 0 || head >= N_HEAD_CODES || loss < 0 || loss >= N_LOSS_CODES || optimizer < 0 ||
       optimizer >= N_OPTIMIZER_CODES || max_shift < 0 || max_shift > MAX_SHIFT)
@@ -99,9 +105,9 @@ ffi::Error train_epoch(F32x3 x, S32x1 y, S32x1 shift, PREDx3 keep, F32x2 steps, 
   std::copy_n(state.typed_data(), state.element_count(), state_out->typed_data());
   // b1 etc. are Python floats: rounded to float32 where optax's weak-typed arithmetic rounds them.
   Hyper hyper{float(b1), float(b2), float(1.0 - b1), float(1.0 - b2), float(eps), float(weight_decay)};
-  Epoch e{int(n), max_shift, head, loss, keep_prob, x.typed_data(), y.typed_data(), shift.typed_data(),
-          keep.dimensions()[0] ? keep.typed_data() : nullptr, steps.typed_data(), params_out->typed_data(),
-          state_out->typed_data(), hyper};
+  const uint32_t* k = key.typed_data();
+  Epoch e{int(n), max_shift, head, loss, dropout != 0, keep_prob, {k[0], k[1]}, uint32_t(first_step.typed_data()[0]),
+          x.typed_data(), y.typed_data(), steps.typed_data(), params_out->typed_data(), state_out->typed_data(), hyper};
   if (activation == TANH) run_optimizer<Tanh>(optimizer, e);
   if (activation == RELU) run_optimizer<Relu>(optimizer, e);
   if (activation == SCALED_TANH) run_optimizer<ScaledTanh>(optimizer, e);
@@ -114,8 +120,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(lecun1989_train_epoch, lecun1989::train_epoch,
                               ffi::Ffi::Bind()
                                   .Arg<F32x3>()   // x
                                   .Arg<S32x1>()   // y
-                                  .Arg<S32x1>()   // shift
-                                  .Arg<PREDx3>()  // keep
+                                  .Arg<U32x1>()   // the run's key
+                                  .Arg<S32x0>()   // first_step
                                   .Arg<F32x2>()   // steps
                                   .Arg<F32x1>()   // params
                                   .Arg<F32x2>()   // state
@@ -126,8 +132,21 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(lecun1989_train_epoch, lecun1989::train_epoch,
                                   .Attr<int32_t>("loss")
                                   .Attr<int32_t>("optimizer")
                                   .Attr<int32_t>("max_shift")
+                                  .Attr<int32_t>("dropout")
                                   .Attr<float>("keep_prob")
                                   .Attr<double>("b1")
                                   .Attr<double>("b2")
                                   .Attr<double>("eps")
                                   .Attr<double>("weight_decay"));
+
+// The draws of steps first_step .. first_step + n - 1 as the epoch draws them, for tests
+// (test_native_draws.py): shift (n,) as an index into fastnet.shifts(max_shift), keep (n, 12, 16).
+extern "C" void lecun1989_epoch_draws(const uint32_t* key, uint32_t first_step, int n, int max_shift, float keep_prob,
+                                      int32_t* shift, bool* keep) {
+  const int side = 2 * max_shift + 1;
+  for (int i = 0; i < n; i++) {
+    auto d = lecun1989::draws::step_draws({key[0], key[1]}, first_step + uint32_t(i), max_shift);
+    shift[i] = (d.dx + max_shift) * side + d.dy + max_shift;
+    lecun1989::draws::keep_mask(d.dropout, keep_prob, keep + 192 * i);
+  }
+}
