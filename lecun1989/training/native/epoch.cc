@@ -63,9 +63,10 @@ void run(const Epoch& e) {
   init_work(*s);
   bool mask[192];
   const bool* keep = e.dropout ? mask : nullptr;
+  draws::StepDraws drawn[16] = {};  // steps i - i % 16 ... i - i % 16 + 15; all 0 without shifts and dropout
   for (int i = 0; i < e.n; i++) {
-    draws::StepDraws d{0, 0, {}};  // without shifts and dropout nothing is drawn (a span of 1 draws 0)
-    if (e.max_shift || e.dropout) d = draws::step_draws(e.key, e.first_step + uint32_t(i), e.max_shift);
+    if (i % 16 == 0 && (e.max_shift || e.dropout)) draws::step_draws(e.key, e.first_step + uint32_t(i), e.max_shift, drawn);
+    const draws::StepDraws& d = drawn[i % 16];
     if (e.dropout) draws::keep_mask(d.dropout, e.keep_prob, mask);
     load_input(*s, e.x + i * 256, d.dx, d.dy);
     forward_h1<Act>(*s, e.params);
@@ -144,8 +145,10 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(lecun1989_train_epoch, lecun1989::train_epoch,
 extern "C" void lecun1989_epoch_draws(const uint32_t* key, uint32_t first_step, int n, int max_shift, float keep_prob,
                                       int32_t* shift, bool* keep) {
   const int side = 2 * max_shift + 1;
+  lecun1989::draws::StepDraws drawn[16];
   for (int i = 0; i < n; i++) {
-    auto d = lecun1989::draws::step_draws({key[0], key[1]}, first_step + uint32_t(i), max_shift);
+    if (i % 16 == 0) lecun1989::draws::step_draws({key[0], key[1]}, first_step + uint32_t(i), max_shift, drawn);
+    const auto& d = drawn[i % 16];
     shift[i] = (d.dx + max_shift) * side + d.dy + max_shift;
     lecun1989::draws::keep_mask(d.dropout, keep_prob, keep + 192 * i);
   }
