@@ -73,3 +73,14 @@ def test_a_native_epoch_trains_on_the_reference_engines_draws():
 
     assert diff(("native", 1), ("reference", 1)) < 1e-6
     assert diff(("native", 1), ("reference", 0)) > 1e-3
+
+
+def test_other_random_keys_fall_back_to_the_xla_engine():
+    """draws.h reproduces partitionable threefry only: with JAX set otherwise, shift and dropout variants say why."""
+    assert library.problem(variant("change4_relu_dropout")) == ""  # JAX's default
+    jax.config.update("jax_threefry_partitionable", False)
+    try:
+        assert "threefry" in library.problem(variant("change4_relu_dropout"))
+        assert library.problem(variant("lecun1989")) == ""  # nothing drawn
+    finally:
+        jax.config.update("jax_threefry_partitionable", True)
