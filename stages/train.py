@@ -67,8 +67,7 @@ def main(argv=None):
         live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
             for epoch in range(1, epochs + 1):
-                state = trainer.train_epoch(state, epoch - 1, X, Y)
-                scores = {split: trainer.score(state, x, y) for split, (x, y) in splits.items()}
+                state, scores = trainer.train_and_score(state, epoch - 1, X, Y, splits)
                 check_finite([*trainer.weights(state), *(s["loss"] for s in scores.values())], args.variant, runs.labels, epoch)
                 curves.log_epoch(live, epoch, scores, runs.labels)
                 progress.epoch(epoch, scores, time.perf_counter() - start)

@@ -20,8 +20,9 @@ CROSS = {"aarch64": ("aarch64-linux-gnu-g++", "-march=armv8-a", "qemu-aarch64")}
 
 def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
     """What the engine hands the kernel for one epoch of variant `name`: fixed digits, parameters in the
-    ranges of its init, its shifts, dropout masks and per-step scalars (Adam's bias corrections as
-    float32 of 1 - b^count; SDLM's per-weight scale positive)."""
+    ranges of its init, a run's key and first step (the kernel draws the shifts and dropout masks),
+    and per-step scalars (Adam's bias corrections as float32 of 1 - b^count; SDLM's per-weight scale
+    positive)."""
     v = load_params(ROOT / "params.yaml").variants[name]
     rng = np.random.default_rng(seed)
     x, y = tiny_data(n, seed)
@@ -36,16 +37,14 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
     bc = (1 - ADAM_B1**count, 1 - ADAM_B2**count) if v.optimizer == "adamw" else (np.ones(n), np.ones(n))
     lr = v.lr if v.lr_schedule == "constant" else np.linspace(v.lr, v.lr_end, n)
     steps = np.stack([np.broadcast_to(lr, (n,)), *bc], axis=1).astype(np.float32)
-    side = 2 * v.shift_pixels + 1
-    keep = rng.random((n, 12, 16)) >= v.dropout if v.dropout else None
     return dict(
-        codes=[codes.ACTIVATIONS[v.activation], codes.HEADS[v.head], codes.LOSSES[v.loss], optimizer, v.shift_pixels],
+        codes=[codes.ACTIVATIONS[v.activation], codes.HEADS[v.head], codes.LOSSES[v.loss], optimizer, v.shift_pixels, int(v.dropout > 0)],
+        key=rng.integers(0, 2**32, 2, dtype=np.uint32),
+        first_step=np.int32(7291),
         keep_prob=np.float32(1.0 - v.dropout),
         hyper=[ADAM_B1, ADAM_B2, ADAM_EPS, v.weight_decay],
         x=x,
         y=y,
-        shift=rng.integers(0, side * side, n).astype(np.int32),
-        keep=keep,
         steps=steps,
         params=params,
         state=state,
@@ -53,16 +52,14 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
 
 
 def write_inputs(case: dict, path: Path) -> Path:
-    keep = case["keep"]
-    head = [len(case["y"]), *case["codes"], keep is not None, len(case["state"])]
+    head = [len(case["y"]), *case["codes"], len(case["state"])]
     parts = [
         np.array(head, np.int32),
+        np.array([*case["key"], case["first_step"], 0], np.uint32),
         np.array([case["keep_prob"], 0.0], np.float32),
         np.array(case["hyper"], np.float64),
         case["x"].astype(np.float32),
         case["y"].astype(np.int32),
-        case["shift"],
-        *([] if keep is None else [keep.astype(np.uint8)]),
         case["steps"],
         case["params"],
         case["state"],
@@ -106,13 +103,10 @@ def library_outputs(case: dict) -> bytes:
 
     problem = library.problem(load_params(ROOT / "params.yaml").variants["lecun1989"])
     assert not problem, problem
-    keep = jnp.zeros((0, 12, 16), bool) if case["keep"] is None else jnp.asarray(case["keep"])
     out = (jax.ShapeDtypeStruct(case["params"].shape, jnp.float32), jax.ShapeDtypeStruct(case["state"].shape, jnp.float32))
     params, state = jax.ffi.ffi_call(library.TRAIN_TARGET, out)(
-        *[jnp.asarray(case[k]) for k in ("x", "y", "shift")],
-        keep,
-        *[jnp.asarray(case[k]) for k in ("steps", "params", "state")],
-        **{k: np.int32(c) for k, c in zip(("activation", "head", "loss", "optimizer", "max_shift"), case["codes"])},
+        *[jnp.asarray(case[k]) for k in ("x", "y", "key", "first_step", "steps", "params", "state")],
+        **{k: np.int32(c) for k, c in zip(("activation", "head", "loss", "optimizer", "max_shift", "dropout"), case["codes"])},
         keep_prob=np.float32(case["keep_prob"]),
         **{k: np.float64(h) for k, h in zip(("b1", "b2", "eps", "weight_decay"), case["hyper"])},
     )

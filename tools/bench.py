@@ -6,7 +6,13 @@ against two baselines measured in the same run: the seed notebook's way of train
 over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.image.resize and one
 .at[i].set per image). The training cases run alternately (one process of each case per round), so
 that a busy shared machine slows them alike. Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else
-random digits. `--flags` instead compares XLA flag sets on the single-seed case.
+random digits. `epoch_vs_kernel`: for lecun1989 and change4_relu_dropout, one seed's training epoch
+through the pipeline's path (Runs.train_epoch: the jitted native epoch with everything around it,
+on a thread) over the kernel alone (the same variant without shifts and dropout, so nothing drawn,
+its jitted native epoch called directly), alternately in one process, the best of 6 each in the
+process's CPU time (wall time on a shared machine measures the neighbours); the kernel's own work
+for dropout (masking H2 forward and backward) counts as overhead.
+`--flags` instead compares XLA flag sets on the single-seed case.
 `--vectorized` instead compares the two ways of training many seeds: one program per seed on
 threads against the seeds vmapped in one program, sharded over all devices
 (lecun1989/training/vectorized.py; the default on a GPU); `--devices N` forces N host devices on a
@@ -39,7 +45,10 @@ CASES = {
     "row_k9": "a row: lecun1989's 9 runs (all on draw 42), 23 epochs + per-epoch evaluation, default engine and runs (s)",
     "prep_seed": "baseline: preprocessing, one resize and .at[i].set per image (seed-style)",
     "prep_fast": "preprocessing of all 9,298 digits in one call (lecun1989/data/preprocessing.py)",
+    "epoch_vs_kernel_lecun1989": "lecun1989: native epoch through the pipeline's path over the kernel alone, per step (ratio)",
+    "epoch_vs_kernel_change4_relu_dropout": "change4_relu_dropout: the same (ratio)",
 }
+KERNEL_VARIANTS = ("lecun1989", "change4_relu_dropout")
 TRAINING = ("seed_loop", "scan_flax", "fast_k1", "native_k1", "fast_k4", "native_k4", "fast_k16", "native_k16")
 MULTIPLY_ADDS = 181_540  # per step: 63,660 forward, 108,120 backward, 9,760 in the update
 FLAG_SETS = {
@@ -71,37 +80,63 @@ def train_data(n_seeds: int):
     return splits
 
 
-def lecun1989(n_seeds: int):
-    from lecun1989.pipeline.params import load_params
+def variant(name: str = "lecun1989", **changes):
+    from lecun1989.pipeline.params import Variant, load_params
 
-    return load_params(ROOT / "params.yaml").variants["lecun1989"].model_copy(update={"n_seeds": n_seeds})
+    return Variant.model_validate({**load_params(ROOT / "params.yaml").variants[name].model_dump(), **changes})
 
 
-def runs_of(v, n_train: int, engine: str, mode: str | None = None):
-    """The variant's runs (its n_seeds seeds from its seed, as the train stage trains one draw)."""
+def runs(k: int, n_train: int, engine: str = "auto", name: str = "lecun1989"):
+    """The pipeline's executor of k runs (seeds 0 .. k-1) of a variant, on the requested engine."""
     from lecun1989.training.runs import Runs
 
-    return Runs(v, n_train, [v.seed + i for i in range(v.n_seeds)], engine=engine, mode=mode, name="bench")
+    return Runs(variant(name), n_train, list(range(k)), engine, name=name)
 
 
-def timed(fn, reps: int) -> float:
-    """Best wall time of reps calls of fn (which blocks until its result is ready)."""
+def epoch_vs_kernel(name: str) -> float:
+    """One seed's epoch through Runs.train_epoch over the jitted native epoch of the variant without
+    shifts and dropout (nothing drawn), per step; best CPU time of 6 each, alternately."""
+    import jax
+    import jax.numpy as jnp
+
+    from lecun1989.training import schedule
+    from lecun1989.training.runs import make_engine
+
+    X, Y = train_data(1)["train"]
+    pipeline = runs(1, len(Y), "native", name)
+    assert pipeline.engine.name == "native", pipeline.engine.name
+    states = pipeline.train_epoch(pipeline.init(), 0, X, Y)
+    kernel = make_engine("native", variant(name, shift_pixels=0, dropout=0.0), len(Y))
+    state, steps = kernel.init(0), schedule.step_scalars(kernel.variant, len(Y), 1, len(Y))
+    epoch = lambda state, e, X, Y: kernel.kernel(state, jnp.int32(e), X, Y, steps)
+    jax.block_until_ready(epoch(state, 0, X, Y))
+    best = {"pipeline": float("inf"), "kernel": float("inf")}
+    for _ in range(6):
+        best["pipeline"] = min(best["pipeline"], timed(lambda: pipeline.train_epoch(states, 1, X, Y), 1, time.process_time))
+        best["kernel"] = min(best["kernel"], timed(lambda: jax.block_until_ready(epoch(state, 1, X, Y)), 1, time.process_time))
+    return best["pipeline"] / best["kernel"]
+
+
+def timed(fn, reps: int, clock=time.perf_counter) -> float:
+    """Best time of reps calls of fn (which blocks until its result is ready): wall time, or clock's."""
     best = float("inf")
     for _ in range(reps):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
 def run_case(case: str) -> float:
-    from lecun1989 import runtime
-
-    runtime.configure()  # XLA's CPU flags and the compile cache, as a stage sets them
     import jax
     import jax.numpy as jnp
     import numpy as np
 
+    from lecun1989 import runtime
+
+    runtime.configure()  # XLA's flags and the compile cache, as the stages have them
+    if case.startswith("epoch_vs_kernel_"):
+        return epoch_vs_kernel(case.removeprefix("epoch_vs_kernel_"))
     if case.startswith("prep"):
         from lecun1989.data.preprocessing import to_16x16
 
@@ -114,6 +149,7 @@ def run_case(case: str) -> float:
         else:
             images = np.random.default_rng(0).integers(0, 256, (9298, 28, 28), dtype=np.uint8)
         if case == "prep_fast":
+            to_16x16(images[:10], True)  # compile the small case's ops once; the full call compiles its own
             return len(images) / timed(lambda: to_16x16(images, True), 3)
         n = 500  # the seed's loop is quadratic (.at[i].set copies the array): a prefix flatters it
         images = images[:n]
@@ -130,13 +166,15 @@ def run_case(case: str) -> float:
     splits = train_data(1)
     X, Y = splits["train"]
     if case == "seed_loop":
-        reference = runs_of(lecun1989(1), len(Y), "reference").engine  # its model, loss and optimizer
-        state = reference.init(0)
+        from lecun1989.training.runs import make_engine
+
+        ref = make_engine("reference", variant(), len(Y))
+        state = ref.init(0)
 
         @jax.jit
         def step(params, opt_state, x, y):
-            grads = jax.grad(lambda p: reference.loss(reference.net.apply({"params": p}, x[None]), y[None]).mean())(params)
-            updates, opt_state = reference.tx.update(grads, opt_state, params)
+            grads = jax.grad(lambda p: ref.loss(ref.net.apply({"params": p}, x[None]), y[None]).mean())(params)
+            updates, opt_state = ref.tx.update(grads, opt_state, params)
             return jax.tree.map(lambda p, u: p + u, params, updates), opt_state
 
         n = 1500
@@ -152,25 +190,21 @@ def run_case(case: str) -> float:
         return n / timed(loop, 3)
 
     if case in ("epochs23", "row_k9"):
-        trainer = runs_of(lecun1989(9 if case == "row_k9" else 1), len(Y), runtime.engine())
+        trainer = runs(9 if case == "row_k9" else 1, len(Y), runtime.engine())
         state0 = trainer.init()
-        trainer.train_epoch(state0, 0, X, Y)  # compile
-        for x, y in splits.values():
-            trainer.score(state0, x, y)
+        trainer.train_and_score(state0, 0, X, Y, splits)  # compile
 
         def run():
             state = state0
             for epoch in range(23):
-                state = trainer.train_epoch(state, epoch, X, Y)
-                for x, y in splits.values():
-                    trainer.score(state, x, y)
+                state, _ = trainer.train_and_score(state, epoch, X, Y, splits)  # as the train stage
 
         return timed(run, 1)
 
     k = int(case.split("_k")[1]) if "_k" in case else 1
-    engine = {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]]  # never a fall-back
-    trainer = runs_of(lecun1989(k), len(Y), engine, "vectorized" if case.startswith("vec") else "threads")
-    assert trainer.engine.name == engine, trainer.engine.name
+    os.environ["LECUN1989_RUNS"] = "vectorized" if case.startswith("vec") else "threads"
+    trainer = runs(k, len(Y), "reference" if case == "scan_flax" else runtime.engine())
+    assert trainer.engine.name == {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]], trainer.engine
     state = trainer.init()
     state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))
     return k * len(Y) / timed(lambda: jax.block_until_ready(trainer.train_epoch(state, 1, X, Y)), 2 if k < 16 else 1)
@@ -195,6 +229,8 @@ def compare_vectorized(reps: int, devices: int):
 
 def measure(case: str, reps: int, env=None) -> list[float]:
     env = dict(env or os.environ)
+    if case.startswith(("fast", "native")):  # the engine a case names, never a fall-back
+        env["LECUN1989_ENGINE"] = case.split("_")[0].replace("fast", "xla")
     out = []
     for _ in range(reps):
         p = subprocess.run([sys.executable, __file__, "--case", case], capture_output=True, text=True, env=env)
@@ -252,6 +288,9 @@ def main():
         v = results[case] = measure(case, args.reps)
         ratio = statistics.median(v) / statistics.median(results["prep_seed"])
         print(f"| {CASES[case]} | {min(v):,.0f} | {statistics.median(v):,.0f} | {ratio:.0f} (x seed preprocessing) |", flush=True)
+    for name in KERNEL_VARIANTS:
+        v = results[name] = measure(f"epoch_vs_kernel_{name}", args.reps)
+        print(f"{CASES[f'epoch_vs_kernel_{name}']}: {min(v):.3f} min, {statistics.median(v):.3f} median", flush=True)
     v = measure("epochs23", args.reps)
     print(f"lecun1989 23 epochs + per-epoch evaluation, 1 seed, after compilation: {min(v):.2f} s min, {statistics.median(v):.2f} s median")
     us, mhz = 1e6 / med["native_k1"], cpu_mhz()
@@ -259,6 +298,8 @@ def main():
     print(
         f"native engine, 1 seed: {us:.2f} us per step (median); FMA ceiling {ceiling:.2f} us at {mhz:.0f} MHz: {100 * ceiling / us:.0f} %"
     )
+    print(f"epoch_vs_kernel: {statistics.median(results['lecun1989']):.3f}")
+    print(f"epoch_vs_kernel_change4_relu_dropout: {statistics.median(results['change4_relu_dropout']):.3f}")
     print(f"native_vs_xla_16_seeds: {med['native_k16'] / med['fast_k16']:.2f}")
     print(f"native_vs_xla: {med['native_k1'] / med['fast_k1']:.2f}")
     print(f"speedup_vs_seed_loop: {max(med['native_k1'], med['fast_k1']) / med['seed_loop']:.1f}")

@@ -18,7 +18,7 @@ from lecun1989 import runtime
 from lecun1989.evaluation import scoring
 from lecun1989.network import hessian, hessian_fixed
 from lecun1989.training import engine as engines
-from lecun1989.training.threads import each_run, run_data
+from lecun1989.training.threads import each_run, each_run_then, run_data
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,33 @@ class Runs:
             stacked = lambda d: jnp.stack(d) if isinstance(d, list | tuple) else d
             return self._vectorized.train_epoch(states, epoch, stacked(X), stacked(Y))
 
-        def run(i):
-            x, y, state = run_data(X, i), run_data(Y, i), states[i]
-            h = self._curvature(self.engine.params(state), jnp.int32(epoch), x) if self._curvature else None
-            return jax.block_until_ready(self.engine.epoch(state, epoch, x, y, h))
+        return each_run(lambda i: self._train_run(states[i], epoch, run_data(X, i), run_data(Y, i)), len(self.seeds))
 
-        return each_run(run, len(self.seeds))
+    def _train_run(self, state, epoch: int, x, y):
+        h = self._curvature(self.engine.params(state), jnp.int32(epoch), x) if self._curvature else None
+        return jax.block_until_ready(self.engine.epoch(state, epoch, x, y, h))
+
+    def train_and_score(self, states, epoch: int, X, Y, splits: dict) -> tuple:
+        """(train_epoch(...), {split: score(states, x, y)} for splits {name: (x, y)}), the same values,
+        with each run's evaluation queued as soon as its epoch is trained: with more runs than cores,
+        the last runs' epochs train beside the first runs' evaluations instead of beside idle cores."""
+        if self._vectorized:
+            states = self.train_epoch(states, epoch, X, Y)
+            return states, {split: self.score(states, x, y) for split, (x, y) in splits.items()}
+        names = list(splits)
+
+        def train(i):
+            return self._train_run(states[i], epoch, run_data(X, i), run_data(Y, i))
+
+        def predict(i, j, state):
+            return np.asarray(self._predict(state.params, run_data(splits[names[j]][0], i)))
+
+        states, outputs = each_run_then(train, predict, len(self.seeds), len(names))
+        scores = {}
+        for j, split in enumerate(names):
+            labels = np.stack([np.asarray(run_data(splits[split][1], i)) for i in range(len(self.seeds))])
+            scores[split] = scoring.score(np.stack([row[j] for row in outputs]), labels, self.variant.loss)
+        return states, scores
 
     def params(self, states) -> dict:
         """Every run's parameters in the Flax layout, stacked on a leading run axis (the model file's)."""

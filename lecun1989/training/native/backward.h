@@ -31,7 +31,8 @@ void backward_top(Work& s, const float* p, const bool* keep, float keep_prob, co
   }
   for (int j = 0; j < 30; j++)
     for (int c = 0; c < 192; c += W) up(W3 + j * 192 + c, s.dz3[j] * load(s.h2d + c));
-  for (int i = 0; i < 192; i++) s.dh2d[i] = keep == nullptr ? s.dh2d[i] : keep[i] ? s.dh2d[i] / keep_prob : 0.0f;
+  if (keep != nullptr)
+    for (int c = 0; c < 192; c += W) store(s.dh2d + c, dropped(load(s.dh2d + c), keep + c, keep_prob));
   for (int c = 0; c < 192; c += W) {
     V d = load(s.dh2d + c) * Act::df(load(s.h2[0] + c));
     store(s.dz2[0] + c, d);

@@ -4,10 +4,10 @@
 //
 //   driver INPUT OUTPUT [REPEATS]   REPEATS > 1: also print the steps per second of the best repeat
 //
-// INPUT (native byte order): int32 n, activation, head, loss, optimizer, max_shift, has_keep,
-// state_rows; float32 keep_prob, 0; float64 b1, b2, eps, weight_decay; then float32 x (n, 16, 16),
-// int32 y (n), int32 shift (n), uint8 keep (n, 12, 16) if has_keep, float32 steps (n, 3), float32
-// params (N_PARAMS), float32 state (state_rows, N_PARAMS). OUTPUT: params, then state, as float32.
+// INPUT (native byte order): int32 n, activation, head, loss, optimizer, max_shift, dropout (0 or 1),
+// state_rows; uint32 key[2], first_step, 0; float32 keep_prob, 0; float64 b1, b2, eps, weight_decay;
+// then float32 x (n, 16, 16), int32 y (n), float32 steps (n, 3), float32 params (N_PARAMS), float32
+// state (state_rows, N_PARAMS). OUTPUT: params, then state, as float32.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,27 +45,24 @@ int main(int argc, char** argv) {
   }
   Reader r{in};
   auto head = r.read<int32_t>(8);
+  auto key = r.read<uint32_t>(4);
   auto keep_prob = r.read<float>(2);
   auto hyper = r.read<double>(4);
-  const int n = head[0], has_keep = head[6], rows = head[7];
+  const int n = head[0], rows = head[7];
   auto x = r.read<float>(size_t(n) * 256);
   auto y = r.read<int32_t>(n);
-  auto shift = r.read<int32_t>(n);
-  auto keep_bytes = r.read<uint8_t>(has_keep ? size_t(n) * 192 : 0);
   auto steps = r.read<float>(size_t(n) * 3);
   auto params0 = r.read<float>(N_PARAMS);
   auto state0 = r.read<float>(size_t(rows) * N_PARAMS);
   std::fclose(in);
-  std::vector<char> keep(keep_bytes.begin(), keep_bytes.end());  // bool, one byte each
 
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 1;
   std::vector<float> params, state;
   double best = 1e300;
   for (int rep = 0; rep < repeats; rep++) {
     params = params0, state = state0;
-    Epoch e{n, head[5], head[2], head[3], keep_prob[0], x.data(), y.data(), shift.data(),
-            has_keep ? reinterpret_cast<const bool*>(keep.data()) : nullptr, steps.data(), params.data(), state.data(),
-            make_hyper(hyper[0], hyper[1], hyper[2], hyper[3])};
+    Epoch e{n,        head[5],  head[2],      head[3],       head[6] != 0, keep_prob[0], {key[0], key[1]}, key[2],
+            x.data(), y.data(), steps.data(), params.data(), state.data(), make_hyper(hyper[0], hyper[1], hyper[2], hyper[3])};
     auto t0 = std::chrono::steady_clock::now();
     run_epoch(head[1], head[4], e);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -2,9 +2,10 @@
 
 Its State is the kernel's own: the parameters as one flat vector in layout.py's order, and the
 optimizer's per-weight arrays as rows of the same length (AdamW: mu and nu; SGD and SDLM: none).
-JAX draws the shifts and dropout masks (engine.epoch_draws) and schedule.py gives every step's
-scalars; the C++ side runs the steps. The run is converted to the Flax layout only for a model file
-(`params`); SDLM's curvature estimate (Flax layout) becomes its per-weight step scale here.
+schedule.py gives every step's scalars; the C++ side draws each step's shift and dropout mask from
+the run's key, bit for bit as engine.epoch_draws does (draws.h), and runs the steps. The run is
+converted to the Flax layout only for a model file (`params`); SDLM's curvature estimate (Flax
+layout) becomes its per-weight step scale here.
 """
 
 import jax
@@ -13,7 +14,7 @@ import numpy as np
 
 from lecun1989.network import fastnet
 from lecun1989.training import schedule
-from lecun1989.training.engine import State, epoch_draws, init_flax
+from lecun1989.training.engine import State, init_flax
 from lecun1989.training.native import codes, layout, library
 from lecun1989.training.native.predict import predict
 
@@ -26,7 +27,7 @@ class NativeEngine:
     def __init__(self, variant, n_train: int):
         self.variant, self.n_train = variant, n_train
         self.built_for = library.built_for()
-        self._compiled = jax.jit(self._epoch)
+        self.kernel = jax.jit(self._epoch)  # the compiled call alone, given the step scalars (the benchmark times it)
 
     def init(self, seed: int) -> State:
         params, key = init_flax(self.variant, seed)
@@ -41,20 +42,18 @@ class NativeEngine:
         """h: SDLM's curvature estimate (Flax layout), for SDLM only. Called eagerly: the step scalars
         are computed in float64 by Python (schedule.step_scalars), the rest is one compiled program."""
         steps = schedule.step_scalars(self.variant, self.n_train, epoch, X.shape[0])
-        return self._compiled(state, jnp.int32(epoch), X, Y, steps, h)
+        return self.kernel(state, jnp.int32(epoch), X, Y, steps, h)
 
     def _epoch(self, state: State, epoch, X, Y, steps, h=None) -> State:
-        v, n = self.variant, X.shape[0]
-        shift, keep = epoch_draws(v, state.key, epoch, self.n_train, n, masks=True)
-        keep = jnp.zeros((0, 12, 16), bool) if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
+        v = self.variant
         # SDLM's per-weight step scale 1 / (mu + h) is the kernel's one state row (0 on the padding)
         rows = state.opt if h is None else layout.pack(jax.tree.map(lambda h: 1.0 / (v.sdlm.mu + h), fastnet.to_fast(h)))[None]
         out = (jax.ShapeDtypeStruct(state.params.shape, jnp.float32), jax.ShapeDtypeStruct(rows.shape, jnp.float32))
         params, rows = jax.ffi.ffi_call(library.TRAIN_TARGET, out)(
             X,
             Y,
-            shift.astype(jnp.int32),
-            keep,
+            state.key,
+            jnp.asarray(epoch * self.n_train, jnp.int32),  # the run's step count at the epoch's first digit
             steps,
             state.params,
             rows,
@@ -63,6 +62,7 @@ class NativeEngine:
             loss=np.int32(codes.LOSSES[v.loss]),
             optimizer=np.int32(codes.OPTIMIZERS[v.optimizer]),
             max_shift=np.int32(v.shift_pixels),
+            dropout=np.int32(v.dropout != 0),
             keep_prob=np.float32(1.0 - v.dropout),
             b1=np.float64(schedule.ADAM_B1),
             b2=np.float64(schedule.ADAM_B2),

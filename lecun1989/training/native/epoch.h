@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "backward.h"
+#include "draws.h"
 #include "optimizers.h"
 
 namespace lecun1989 {
@@ -37,12 +38,13 @@ inline void output_gradient(Work& s, int head, int loss, int label) {
 
 struct Epoch {
   int n, max_shift, head, loss;
+  bool dropout;
   float keep_prob;
-  const float* x;        // (n, 16, 16)
-  const int32_t* y;      // (n,)
-  const int32_t* shift;  // (n,) index into fastnet.shifts(max_shift)
-  const bool* keep;      // (n, 12, 16) or null
-  const float* steps;    // (n, 3): lr, bc1, bc2
+  draws::Key key;       // the run's
+  uint32_t first_step;  // the run's step count at the epoch's first digit
+  const float* x;       // (n, 16, 16)
+  const int32_t* y;     // (n,)
+  const float* steps;   // (n, 3): lr, bc1, bc2
   float *params, *state;
   Hyper hyper;
 };
@@ -51,10 +53,14 @@ template <class Act, int O>
 void run(const Epoch& e) {
   auto s = std::make_unique<Work>();
   init_work(*s);
-  const int side = 2 * e.max_shift + 1;
+  bool mask[192];
+  const bool* keep = e.dropout ? mask : nullptr;
+  draws::StepDraws drawn[16] = {};  // steps i - i % 16 ... i - i % 16 + 15; all 0 without shifts and dropout
   for (int i = 0; i < e.n; i++) {
-    const bool* keep = e.keep ? e.keep + i * 192 : nullptr;
-    load_input(*s, e.x + i * 256, e.shift[i] / side - e.max_shift, e.shift[i] % side - e.max_shift);
+    if (i % 16 == 0 && (e.max_shift || e.dropout)) draws::step_draws(e.key, e.first_step + uint32_t(i), e.max_shift, drawn);
+    const draws::StepDraws& d = drawn[i % 16];
+    if (e.dropout) draws::keep_mask(d.dropout, e.keep_prob, mask);
+    load_input(*s, e.x + i * 256, d.dx, d.dy);
     forward_h1<Act>(*s, e.params);
     h2_patches(*s);
     forward_h2<Act>(*s, e.params);

@@ -35,7 +35,14 @@ def problem(variant) -> str:
     for key, table in codes.BY_KEY.items():
         if getattr(variant, key) not in table:
             return f"{key} {getattr(variant, key)!r} is not in the native engine"
+    if (variant.shift_pixels or variant.dropout) and not draws_as_jax():
+        return "JAX's random keys are not its default partitionable threefry2x32, which the native engine's draws (draws.h) reproduce"
     return _registered()
+
+
+def draws_as_jax() -> bool:
+    """Whether jax.random draws as draws.h does: JAX's default keys (threefry2x32, partitionable)."""
+    return jax.config.jax_default_prng_impl == "threefry2x32" and bool(jax.config.jax_threefry_partitionable)
 
 
 def built_for() -> str:

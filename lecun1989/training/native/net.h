@@ -136,10 +136,19 @@ void forward_h2(Work& s, const float* p) {
   }
 }
 
+// Inverted dropout of 8 values: h / keep_prob where keep is set, else 0 (the divisions are
+// exact, so dividing all 8 lanes at once gives the scalar loop's bits).
+inline V dropped(V h, const bool* keep, float keep_prob) {
+  typedef int8_t B8 __attribute__((vector_size(8)));
+  typedef int32_t I8 __attribute__((vector_size(32)));
+  B8 k;
+  std::memcpy(&k, keep, sizeof k);
+  return __builtin_convertvector(k, I8) != 0 ? h / keep_prob : V{};
+}
+
 // keep: this step's dropout mask in (map, position) order, or null without dropout.
 inline void dropout(Work& s, const bool* keep, float keep_prob) {
-  const float* h2 = s.h2[0];
-  for (int i = 0; i < 192; i++) s.h2d[i] = keep == nullptr ? h2[i] : keep[i] ? h2[i] / keep_prob : 0.0f;
+  for (int i = 0; i < 192; i += W) store(s.h2d + i, keep == nullptr ? load(s.h2[0] + i) : dropped(load(s.h2[0] + i), keep + i, keep_prob));
 }
 
 // 8 dot products: rows i of a (stride apart, n floats each, n a multiple of W) with v.
