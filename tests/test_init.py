@@ -10,11 +10,11 @@ import pytest
 from helpers import ROOT
 
 from lecun1989.network import init, model
-from lecun1989.pipeline.params import load_variant
+from lecun1989.pipeline.params import load_params
 
 
 def variant(init_name, output_bias_init=-1.0):
-    return load_variant("lecun1989", ROOT / "params.yaml").model_copy(update={"init": init_name, "output_bias_init": output_bias_init})
+    return load_params(ROOT / "params.yaml").variants["lecun1989"].model_copy(update={"init": init_name, "output_bias_init": output_bias_init})
 
 
 def flax_init(v, key):

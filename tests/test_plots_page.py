@@ -17,7 +17,7 @@ from pipeline import ROOT
 from test_readme_commands import code_blocks, commands, fresh_shell_env
 
 DOCS = (ROOT / "docs/plots.md").read_text()
-RUNNABLE = [commands(body) for marked, body in code_blocks(DOCS) if marked]
+RUNNABLE = [commands(body) for marker, body, _ in code_blocks(DOCS) if marker == "runnable"]
 PAGE_COMMANDS = ("make plots", "dvc plots show")  # the lines that write dvc_plots/index.html
 NO_BROWSER = "no Chromium on PATH (apt-get install chromium; .ci/run installs it)"
 
