@@ -25,15 +25,23 @@ class NotLearnedError(PipelineError):
     label = "training did not learn"
 
 
+class EnvError(PipelineError):
+    label = "environment error"  # an environment variable with a value the pipeline does not know
+
+
 class OutputError(PipelineError):
     exit_code = 3  # an output path that holds something else, or an output that could not be written
     label = "output error"
 
 
 def run_stage(main, argv=None) -> None:
-    """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code."""
+    """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code. The
+    stage ends when the process that started it does (lifetime.py)."""
+    from lecun1989.pipeline import lifetime
+
+    lifetime.follow_parent()
     try:
         main(argv)
     except PipelineError as e:
-        print(f"{e.label}: {e}", file=sys.stderr)
+        print(f"{e.label}: {' '.join(str(e).splitlines())}", file=sys.stderr)
         sys.exit(e.exit_code)

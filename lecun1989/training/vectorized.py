@@ -28,7 +28,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from lecun1989.pipeline.errors import ParamsError
+from lecun1989.pipeline.errors import EnvError
 
 ENV = "LECUN1989_RUNS"
 MODES = {
@@ -41,7 +41,7 @@ def runs_mode() -> str:
     """LECUN1989_RUNS when set, else vectorized on an accelerator and threads on the CPU."""
     asked = os.environ.get(ENV, "")
     if asked and asked not in MODES:
-        raise ParamsError(f"{ENV}={asked!r} is not a way to run training: set it to one of {', '.join(MODES)}, or unset it")
+        raise EnvError(f"{ENV}={asked!r} is not a way to run training: set it to one of {', '.join(MODES)}, or unset it")
     return asked or ("threads" if jax.default_backend() == "cpu" else "vectorized")
 
 
