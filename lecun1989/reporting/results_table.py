@@ -45,7 +45,17 @@ def read_runs(root: Path, name: str) -> dict:
     path = root / "metrics" / "per_run" / f"{name}.json"
     if not path.is_file():
         raise DataError(f"{path} is missing: run the pipeline first (dvc repro)")
-    return json.loads(path.read_text())
+    try:
+        runs = json.loads(path.read_text())
+        n = len(run_keys(runs))
+        columns = [runs[split]["error_pct"] for split in ("train", "val", "test")] + [runs["test"]["reject_for_1pct_error"]]
+        if any(len(c) != n or not all(isinstance(v, int | float) for v in c) for c in columns):
+            raise ValueError("a column of the wrong length or type")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise DataError(
+            f"{path} is not a per-run file of the evaluate stage (unreadable, or a field missing or malformed): rerun dvc repro -f evaluate@{name}"
+        ) from None
+    return runs
 
 
 def run_keys(per_run: dict) -> list[tuple[int, int]]:
@@ -58,10 +68,17 @@ def paired_all(params, runs: dict[str, dict]) -> dict:
     out = {}
     for name in params.variants:
         base = params.baseline_of(name)
-        if base is not None:
+        if base is None:
+            continue
+        try:
             out[f"{name}-{base}"] = scoring.paired(
                 run_keys(runs[name]), runs[name]["test"]["error_pct"], run_keys(runs[base]), runs[base]["test"]["error_pct"]
             )
+        except ValueError:
+            raise DataError(
+                f"metrics/per_run/{name}.json and metrics/per_run/{base}.json share no (draw, seed) run to pair: "
+                f"rerun both evaluate stages after checking their params (dvc repro)"
+            ) from None
     return out
 
 

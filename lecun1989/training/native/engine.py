@@ -75,7 +75,10 @@ def choose(variant, vectorized: bool = False) -> str:
         raise PipelineError(f"{ENV}=native, but {why_not}; set {ENV}=xla (or unset it) to train on the XLA engine")
     if why_not not in _said:  # one line per reason and process
         _said.add(why_not)
-        print(f"native CPU engine unavailable ({why_not}); training on the XLA engine", file=sys.stderr)
+        print(
+            f"native CPU engine unavailable ({why_not}); training on the XLA engine, whose models differ from the native engine's in their last bits: fix the build (make native) or set {ENV}=xla to choose it",
+            file=sys.stderr,
+        )
     return "xla"
 
 
