@@ -47,3 +47,13 @@ def tiny_repo(tiny_repo_done, tmp_path):
     copy = tmp_path / "repo"
     shutil.copytree(tiny_repo_done, copy, symlinks=True)
     return copy
+
+
+@pytest.fixture(autouse=True)
+def _fresh_inputs():
+    """Each test starts with no recorded stage inputs (lecun1989/pipeline/inputs.py is per process)."""
+    from lecun1989.pipeline import inputs
+
+    inputs.forget()
+    yield
+    inputs.forget()

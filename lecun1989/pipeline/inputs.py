@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lecun1989.pipeline.errors import OutputError
 
-_read: dict[Path, str] = {}  # resolved path -> SHA-256 of the bytes this process read
+_read: dict[Path, tuple[Path, str]] = {}  # resolved path -> (path as given, SHA-256 of the bytes read)
 
 
 def _digest(data: bytes) -> str:
@@ -16,7 +16,7 @@ def _digest(data: bytes) -> str:
 
 
 def record(path: str | Path, data: bytes) -> None:
-    _read[Path(path).resolve()] = _digest(data)
+    _read[Path(path).resolve()] = (Path(path), _digest(data))
 
 
 def forget() -> None:
@@ -25,13 +25,13 @@ def forget() -> None:
 
 def check_current() -> None:
     """Refuse, naming the file, if any input read by this process has changed or gone since."""
-    for path, digest in _read.items():
+    for path, (given, digest) in _read.items():
         try:
             now = _digest(path.read_bytes())
         except OSError:
             now = None
         if now != digest:
             raise OutputError(
-                f"{path} changed while this stage ran, so its results describe inputs that are gone; nothing was replaced: "
+                f"{given} changed while this stage ran, so its results describe inputs that are gone; nothing was replaced: "
                 "rerun the stage (dvc repro)"
             )

@@ -175,7 +175,8 @@ def _describe(error: dict) -> str:
     if error["type"] == "missing":
         return f"{where}: missing; every hyperparameter must be written out"
     if error["type"] == "value_error":  # a cross-field rule: its message names the keys and values
-        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+        msg = error["msg"].removeprefix("Value error, ")
+        return f"{where}: {msg}" if loc else msg  # a rule over the whole file names its keys itself
     hint = ""
     if isinstance(value, str):
         try:
@@ -183,6 +184,8 @@ def _describe(error: dict) -> str:
             hint = " (quoted, a number is a string: write it without quotes)"
         except ValueError:
             pass
+    if error["type"] == "string_pattern_mismatch":
+        hint = " (a name: a lowercase letter, then lowercase letters, digits or _)"
     return f"{where} = {value!r}: {error['msg']}{hint}"
 
 
