@@ -342,7 +342,7 @@ CASES = [
     rows_share_no_run,
     runs_env_unknown,
 ]
-LABELS = ("params error: ", "output error: ", "data error: ", "environment error: ", "native CPU engine ")
+LABELS = ("params error: ", "output error: ", "data error: ", "environment error: ", "native CPU engine")
 
 
 def doc_messages() -> list[str]:
@@ -362,9 +362,10 @@ def test_the_refusals_doc_quotes_every_message_and_only_those(tmp_path, monkeypa
         monkeypatch.chdir(folder)
         inputs.forget()
         produced[case.__name__] = case(monkeypatch) if case is runs_env_unknown else case()
-    for case in (native_cache_unwritable, native_truncated):
+    for case in (native_cache_unwritable, native_truncated, native_does_not_load):
         (tmp_path / case.__name__).mkdir()
-        produced[case.__name__] = case(tmp_path / case.__name__, monkeypatch)
+        with pytest.MonkeyPatch.context() as patches:  # each case its own build cache
+            produced[case.__name__] = case(tmp_path / case.__name__, patches)
     quoted = doc_messages()
     unquoted = {name: m for name, m in produced.items() if not any(matches(d, m) for d in quoted)}
     assert not unquoted, f"messages docs/refusals.md does not quote: {unquoted}"
@@ -395,25 +396,52 @@ def native_cache_unwritable(tmp_path, monkeypatch):
     return _native_main(build)
 
 
-def native_truncated(tmp_path, monkeypatch):
-    """A library cut short in the cache is found by its size and rebuilt (a stand-in compiler here)."""
-    from lecun1989.training.native import build
-
+def _stand_in_compiler(build, monkeypatch, tmp_path, output: bytes | None):
+    """The build cache in tmp_path; "compiling" copies the real library (None) or writes `output`."""
+    real = build.build()
     folder = tmp_path / "native"
     monkeypatch.setattr(build, "BUILD_DIR", folder)
     monkeypatch.setattr(build, "library_path", lambda: folder / "lib.so")
-    monkeypatch.setattr(
-        build, "_run", lambda cmd, **kw: (Path(cmd[-1]).write_bytes(b"\x7fELF" + b"0" * 996), build.subprocess.CompletedProcess(cmd, 0))[1]
-    )
+
+    def compile_(cmd, **kw):
+        Path(cmd[-1]).write_bytes(real.read_bytes() if output is None else output)
+        return build.subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(build, "_run", compile_)
+    return folder / "lib.so"
+
+
+def native_truncated(tmp_path, monkeypatch):
+    """A library cut short in the cache (it would crash the process with SIGBUS) is found by its size and rebuilt."""
+    from lecun1989.training.native import build
+
+    library = _stand_in_compiler(build, monkeypatch, tmp_path, None)
     assert _native_main(build).endswith("(built)")
-    (folder / "lib.so").write_bytes(b"\x7fELF" + b"0" * 96)
+    assert _native_main(build).endswith("(up to date)")
+    cut = library.with_name("cut")  # a new file: this process has the old one mapped (cut in place, it would crash)
+    cut.write_bytes(library.read_bytes()[:100])
+    cut.replace(library)
     return _native_main(build)
 
 
-def test_native_cache_problems_are_one_line(tmp_path, monkeypatch):
+def native_does_not_load(tmp_path, monkeypatch):
+    """A library that is what its build wrote but cannot be loaded: the line names the file to delete."""
+    from lecun1989.training.native import build
+
+    _stand_in_compiler(build, monkeypatch, tmp_path, b"\x7fELF not a library")
+    return _native_main(build)
+
+
+def test_an_unwritable_native_cache_is_one_line(tmp_path, monkeypatch):
     assert native_cache_unwritable(tmp_path, monkeypatch).endswith(
         "set LECUN1989_NATIVE_CACHE to a writable folder); training will use the XLA engine"
     )
-    assert native_truncated(tmp_path, monkeypatch).endswith(
-        "(rebuilt: the cached library is 100 bytes, 1000 when built (truncated or replaced))"
-    )
+
+
+def test_a_truncated_library_is_rebuilt_not_loaded(tmp_path, monkeypatch):
+    rebuilt = native_truncated(tmp_path, monkeypatch)
+    assert re.search(r"\(rebuilt: the cached library is 100 bytes, \d+ when built \(truncated or replaced\)\)$", rebuilt)
+
+
+def test_a_library_that_does_not_load_names_the_file_to_delete(tmp_path, monkeypatch):
+    assert "lib.so) and run make native); training will use the XLA engine" in native_does_not_load(tmp_path, monkeypatch)

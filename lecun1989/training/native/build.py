@@ -151,6 +151,7 @@ def load() -> ctypes.CDLL:
 def main():
     try:
         path, found = ensure()
+        load()  # a library that is what its build wrote but does not load (another jaxlib) says so here
         print(f"native CPU engine: {path} ({found})")
     except BuildError as e:  # not an error of the set-up: training runs on the XLA engine
         print(f"native CPU engine not built ({e}); training will use the XLA engine", file=sys.stderr)
