@@ -7,6 +7,8 @@
 #   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
 #   make results the results table (metrics/results.md, README.md) and paired differences: dvc repro report
 #   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
+#   make plots   dvc plots show: every plot of dvc.yaml in dvc_plots/index.html, a page that works offline
+#   make plots-template   that page's template (.dvc/offline-plots.html) from the pinned vl-convert-python
 #   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
 #   make bench   training and preprocessing speed against the seed's way (a few minutes)
 #   make native  compile the native CPU training engine for this machine (make venv does it)
@@ -24,7 +26,7 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test lint venv native bench results figures verify verify-quick verify-quick-update metrics-diff
+.PHONY: repro test lint venv native bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff
 
 venv: $(STAMP) native
 
@@ -68,6 +70,12 @@ verify-quick-update: $(STAMP)
 
 figures: $(STAMP)
 	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures
+
+plots: $(STAMP)
+	$(RUN) dvc plots show
+
+plots-template: $(STAMP)
+	$(RUN) python tools/plots_template.py
 
 metrics-diff: $(STAMP)
 	$(RUN) dvc metrics diff --md $(BASE)

@@ -20,13 +20,12 @@ unset); --quiet prints nothing.
 """
 
 import argparse
+import logging
 import time
 from pathlib import Path
 
-import numpy as np
-
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_for_variant
+from lecun1989.pipeline.variant_runs import variant_runs
 
 
 def main(argv=None):
@@ -38,52 +37,43 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
+    if args.quiet:
+        logging.getLogger("lecun1989").setLevel(logging.WARNING)
 
-    params = load_for_variant(args.variant, args.params)
-    variant, runs = params.variants[args.variant], params.runs(args.variant)
+    runs = variant_runs(args.variant, args.params)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
-    import jax
-    import jax.numpy as jnp
-
-    from lecun1989.data import prepared
+    from lecun1989 import runtime
     from lecun1989.evaluation import curves
     from lecun1989.pipeline import guard
     from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
+    from lecun1989.pipeline.variant_runs import load_splits
     from lecun1989.training import checkpoint
-    from lecun1989.training.engine import Trainer
     from lecun1989.training.guards import check_finite, check_learned
+    from lecun1989.training.runs import Runs
 
+    runtime.configure()
     guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
-    data = {draw: prepared.load(prepared.draw_dir(args.prepared_dir, draw)) for draw in dict.fromkeys(d for d, _ in runs)}
-    # One array per draw on the device; every run of a draw refers to it.
-    arrays = {
-        draw: {split: (jnp.asarray(s["x"]), jnp.asarray(s["y"].astype(np.int32))) for split, s in splits.items()}
-        for draw, splits in data.items()
-    }
-    splits = {split: ([arrays[d][split][0] for d, _ in runs], [arrays[d][split][1] for d, _ in runs]) for split in prepared.SPLITS}
+    splits = load_splits(args.prepared_dir, runs)
     X, Y = splits["train"]
-    trainer = Trainer(variant, len(Y[0]), seeds=[seed for _, seed in runs])
-    labels = [curves.run_label(d, s) for d, s in runs]
-    state = trainer.init()
-
-    progress = Progress(args.variant, variant.epochs, len(runs), args.quiet)
-    start = time.perf_counter()
+    trainer = Runs(runs.variant, len(Y[0]), runs.seeds, runtime.engine(), name=args.variant)
+    state, epochs = trainer.init(), runs.variant.epochs
+    progress, start = Progress(args.variant, epochs, len(runs.runs), args.quiet), time.perf_counter()
     # The curves and the model are written to scratch places that replace both outputs together
     # when training succeeds: a diverged, unlearned, killed or out-of-space run changes neither.
     with staged(files=[args.model], folders=[args.curves_dir]) as scratch:
         live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
-            for epoch in range(1, variant.epochs + 1):
+            for epoch in range(1, epochs + 1):
                 state = trainer.train_epoch(state, epoch - 1, X, Y)
-                scores = {split: trainer.score(state.params, x, y) for split, (x, y) in splits.items()}
-                check_finite([*jax.tree.leaves(state.params), *(s["loss"] for s in scores.values())], args.variant, labels, epoch)
-                curves.log_epoch(live, epoch, scores, labels)
+                scores = {split: trainer.score(state, x, y) for split, (x, y) in splits.items()}
+                check_finite([*trainer.weights(state), *(s["loss"] for s in scores.values())], args.variant, runs.labels, epoch)
+                curves.log_epoch(live, epoch, scores, runs.labels)
                 progress.epoch(epoch, scores, time.perf_counter() - start)
         finally:
             progress.close()
-        check_learned(scores["train"]["error"], args.variant, labels, variant.epochs)
-        checkpoint.save(scratch[Path(args.model)], state.params)
+        check_learned(scores["train"]["error"], args.variant, runs.labels, epochs)
+        checkpoint.save(scratch[Path(args.model)], trainer.params(state), trained_by=trainer.description)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import tempfile
 import pipeline
 import pytest
 
-from lecun1989.training import caches
+from lecun1989 import runtime
 
 
 def pytest_configure(config):
@@ -13,23 +13,24 @@ def pytest_configure(config):
     (through $LECUN1989_JAX_CACHE, which the stages read): the many Trainers and stages of the tests
     compile identical programs, and on a 2-core machine each compile costs seconds. It starts empty,
     so the session never reads what another session (or the user's own cache) compiled."""
+    config._lecun1989_jax_cache = tempfile.mkdtemp(prefix="lecun1989-test-jax-cache-")
     import jax
 
-    config._lecun1989_jax_cache = tempfile.mkdtemp(prefix="lecun1989-test-jax-cache-")
     jax.config.update("jax_compilation_cache_dir", config._lecun1989_jax_cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-    config._lecun1989_saved_env = os.environ.get(caches.JAX_CACHE_ENV)
-    os.environ[caches.JAX_CACHE_ENV] = config._lecun1989_jax_cache
+    config._lecun1989_saved_env = os.environ.get(runtime.JAX_CACHE_ENV)
+    os.environ[runtime.JAX_CACHE_ENV] = config._lecun1989_jax_cache
+    runtime.configure()  # as every stage does: XLA's CPU flags, before JAX starts its backend
 
 
 def pytest_unconfigure(config):
     shutil.rmtree(getattr(config, "_lecun1989_jax_cache", ""), ignore_errors=True)
     saved = getattr(config, "_lecun1989_saved_env", None)
     if saved is None:
-        os.environ.pop(caches.JAX_CACHE_ENV, None)
+        os.environ.pop(runtime.JAX_CACHE_ENV, None)
     else:
-        os.environ[caches.JAX_CACHE_ENV] = saved
+        os.environ[runtime.JAX_CACHE_ENV] = saved
 
 
 @pytest.fixture(scope="session")

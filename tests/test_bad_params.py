@@ -1,9 +1,15 @@
-"""A bad params.yaml is refused by every stage's real entry point: exit code 2, one line naming the
-key path, the bad value and what is allowed, and nothing written. The data folders the stages are
-pointed at do not exist, so a stage that loaded data before checking its params would exit 1."""
+"""A bad params.yaml is refused by every stage's entry point: exit code 2, one line naming the key
+path, the bad value and what is allowed, and nothing written. The data folders the stages are
+pointed at do not exist, so a stage that loaded data before checking its params would exit 1.
+The cases run each stage's main() in this process; two of them run the stage's script as a
+process, as DVC does."""
 
+import contextlib
+import importlib
+import io
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -70,9 +76,26 @@ def edit(params: dict, how: str, path: str, value) -> None:
         params[key] = value
 
 
-def run_stage(stage: str, folder, params_file: str = "params.yaml", args=None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, str(ROOT / "stages" / f"{stage}.py"), *(args or OUTPUTS[stage]), "--params", params_file]
-    return subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=120)
+def run_stage(stage: str, folder, params_file: str = "params.yaml", args=None):
+    """The stage's main() run as its script runs it, in folder: (returncode, stderr)."""
+    from lecun1989.pipeline.errors import run_stage as entry
+
+    argv = [*(args or OUTPUTS[stage]), "--params", params_file]
+    main = importlib.import_module(f"stages.{stage}").main
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err):
+        mp.chdir(folder)
+        try:
+            entry(main, argv)
+            code = 0
+        except SystemExit as e:
+            code = e.code
+    return SimpleNamespace(returncode=code, stderr=err.getvalue())
+
+
+def run_script(stage: str, folder, args=None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", f"stages.{stage}", *(args or OUTPUTS[stage]), "--params", str(folder / "params.yaml")]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def assert_refused(result, folder, words) -> None:
@@ -90,6 +113,16 @@ def test_bad_params_refused(tmp_path, stage, how, path, value, words):
     edit(params, how, path, value)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert_refused(run_stage(stage, tmp_path), tmp_path, words)
+
+
+@pytest.mark.parametrize("stage", ["preprocess", "train"])
+def test_a_stage_process_refuses_bad_params(tmp_path, stage):
+    """As DVC runs it: the script as a process, its outputs named relative to an empty folder."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    edit(params, SET, "datasets.zip1989.n_test" if stage == "preprocess" else "variants.lecun1989.lr", 0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    args = [str(tmp_path / a) if "/" in a or a in ("raw", "prepared") else a for a in OUTPUTS[stage]]
+    assert_refused(run_script(stage, tmp_path, args), tmp_path, ["= 0", "greater than"])
 
 
 def test_unknown_variant_refused(tmp_path):

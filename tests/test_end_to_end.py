@@ -6,7 +6,7 @@ import sys
 
 import pipeline
 
-from lecun1989.training import caches
+from lecun1989 import runtime
 
 
 def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
@@ -50,7 +50,7 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
     cache, made = tmp_path / "jax-cache", (tiny_repo / "models/lecun1989.msgpack").read_bytes()
     entries = []
     for how, setting in (("cold", cache), ("warm", cache), ("off", "0")):
-        env = {**pipeline.env(), caches.JAX_CACHE_ENV: str(setting)}
+        env = {**pipeline.env(), runtime.JAX_CACHE_ENV: str(setting)}
         model, curves = tiny_repo / "out" / f"{how}.msgpack", tiny_repo / "out" / f"{how}-curves"  # inside: stages write nowhere else
         cmd = [sys.executable, "-m", "stages.train", "lecun1989", "data/prepared/zip1989", str(model), str(curves), "--quiet"]
         subprocess.run(cmd, cwd=tiny_repo, env=env, check=True, capture_output=True)
@@ -62,8 +62,22 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
 def test_an_unwritable_compile_cache_is_one_line_and_no_cache(tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    code = "from lecun1989.training import engine; import jax; print(jax.config.jax_compilation_cache_dir)"
-    env = {**pipeline.env(), caches.JAX_CACHE_ENV: str(blocked / "jax")}
+    code = "from lecun1989 import runtime; runtime.configure(); import jax; print(jax.config.jax_compilation_cache_dir)"
+    env = {**pipeline.env(), runtime.JAX_CACHE_ENV: str(blocked / "jax")}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "None"
-    assert result.stderr.count("\n") == 1 and "cannot write" in result.stderr and caches.JAX_CACHE_ENV in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot write" in result.stderr and runtime.JAX_CACHE_ENV in result.stderr, result.stderr
+
+
+def test_evaluate_lists_misread_digits_and_report_pairs_them(tiny_repo):
+    """Each run's misread test digits match its miss count, and McNemar's discordant counts of a pair
+    differ by exactly the difference of the paired runs' misses (b - c = misses - base misses)."""
+    runs = {v: json.loads((tiny_repo / f"metrics/per_run/{v}.json").read_text()) for v in pipeline.TINY_VARIANTS}
+    for per_run in runs.values():
+        misread = per_run["test"]["misread"]
+        assert [len(m) for m in misread] == per_run["test"]["misses"] and all(m == sorted(set(m)) for m in misread)
+    name, base = pipeline.TINY_VARIANTS[1], pipeline.TINY_VARIANTS[0]
+    entry = json.loads((tiny_repo / "metrics/paired.json").read_text())[f"{name}-{base}"]
+    m = entry["mcnemar"]
+    assert m["only_variant_wrong"] - m["only_baseline_wrong"] == sum(runs[name]["test"]["misses"]) - sum(runs[base]["test"]["misses"])
+    assert 0 < m["p"] <= 1 and entry["ci95_low"] <= entry["mean"] <= entry["ci95_high"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lecun1989.evaluation import scoring
+from lecun1989.reporting import paired, reading, runs_needed, uncertainty
 
 
 def test_by_draw_means_each_draws_runs():
@@ -56,3 +57,96 @@ def test_results_table_shows_each_rows_paired_difference():
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         base = params.baseline_of(name)
         assert (f"vs {base} (" in row) == (base is not None), row
+
+
+# The uncertainty of a paired comparison (lecun1989/reporting/uncertainty.py), against values from
+# t tables and hand-counted binomial sums.
+
+
+@pytest.mark.parametrize(
+    "df, table_value", [(1, 12.706), (3, 3.182), (5, 2.571), (8, 2.306), (11, 2.201), (12, 2.179), (30, 2.042), (120, 1.980)]
+)
+def test_t_quantile_matches_the_t_table(df, table_value):
+    assert uncertainty.t_quantile(df) == pytest.approx(table_value, abs=5e-4)
+
+
+def test_t_interval_matches_a_hand_computation():
+    low, high = uncertainty.t_interval([1.0, 0.5, 1.0, 1.0])  # mean 0.875, sd 0.25, n 4: 0.875 +- 3.1824 * 0.25 / 2
+    assert low == pytest.approx(0.875 - 3.182446 * 0.125, abs=1e-6) and high == pytest.approx(0.875 + 3.182446 * 0.125, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 2"):
+        uncertainty.t_interval([1.0])
+
+
+def test_sign_test_counts_and_drops_ties():
+    assert uncertainty.sign_test([-0.1] * 9) == {"n_below_zero": 9, "n_above_zero": 0, "n_ties": 0, "p": 2 / 2**9}
+    got = uncertainty.sign_test([-1, -2, -3, 1, 2, 3, -1, -1, -1])  # 6 below, 3 above: 2 (1 + 9 + 36 + 84) / 512
+    assert got["p"] == 260 / 512
+    tied = uncertainty.sign_test([-1, -1, -1, -1, -1, 0, 0])  # ties dropped: 5 of 5 below, p = 2 / 32
+    assert tied == {"n_below_zero": 5, "n_above_zero": 0, "n_ties": 2, "p": 2 / 32}
+
+
+def test_exact_binomial_agrees_with_scipy_binomtest():
+    from scipy.stats import binomtest
+
+    for n in range(0, 31):
+        for k in range(n + 1):
+            assert uncertainty.binomial_two_sided(k, n) == pytest.approx(binomtest(k, n).pvalue if n else 1.0, rel=1e-12), (k, n)
+
+
+def test_mcnemar_pools_the_discordant_digits_of_every_run():
+    # run 1: only the variant misreads 1, 2; only the baseline 4. run 2: only the baseline 6, 7, 8.
+    got = uncertainty.mcnemar([[1, 2, 3], [5]], [[3, 4], [5, 6, 7, 8]])
+    assert got == {"only_variant_wrong": 2, "only_baseline_wrong": 4, "p": 2 * (1 + 6 + 15) / 64}
+    assert uncertainty.mcnemar([list(range(10)), []], [[], [0, 1]])["p"] == 158 / 4096  # 10 against 2: 2 (1 + 12 + 66) / 4096
+
+
+def per_run_file(misread: list[list[int]], draws=(42, 43)) -> dict:
+    n = 200
+    return {
+        "runs": [{"draw": d, "seed": 0} for d in draws],
+        "test": {"misses": [len(m) for m in misread], "error_pct": [100 * len(m) / n for m in misread], "misread": misread},
+    }
+
+
+def test_compare_pairs_runs_and_checks_misreads_against_miss_counts():
+    from lecun1989.pipeline.errors import DataError
+
+    runs = {"v": per_run_file([[1, 2, 3], [5]]), "b": per_run_file([[5, 6, 7, 8], [3, 4]], draws=(43, 42))}  # b's runs in the other order
+    got = paired.compare(runs, "v", "b")
+    # pairs: draw 42: v {1,2,3} against b {3,4}; draw 43: v {5} against b {5,6,7,8}
+    assert got["n_pairs"] == 2 and got["mean"] == pytest.approx((0.5 + -1.5) / 2)  # (3 - 2) and (1 - 4) misses of 200
+    assert got["mcnemar"] == {"only_variant_wrong": 2, "only_baseline_wrong": 4, "p": 44 / 64}
+    # b - c = the difference in misses, summed over the pairs: a check that the pairing is the runs'
+    assert got["mcnemar"]["only_variant_wrong"] - got["mcnemar"]["only_baseline_wrong"] == (3 - 2) + (1 - 4)
+    runs["b"]["test"]["misses"][0] += 1
+    with pytest.raises(DataError, match="test.misread disagrees with test.misses"):
+        paired.compare(runs, "v", "b")
+    del runs["b"]["test"]["misread"]
+    assert "mcnemar" not in paired.compare(runs, "v", "b")
+
+
+def test_reading_says_lower_higher_or_no_detectable_difference():
+    base = {"n_pairs": 9, "n_below_zero": 8, "n_above_zero": 1}
+    lower = {**base, "mean": -0.5, "ci95_low": -0.73, "ci95_high": -0.27}
+    assert reading.sentence(lower) == "lower by 0.50 points (95 % CI -0.73 to -0.27; 8 of 9 pairs below zero)"
+    higher = {**base, "mean": 0.31, "ci95_low": 0.02, "ci95_high": 0.6}
+    assert reading.sentence(higher) == "higher by 0.31 points (95 % CI +0.02 to +0.60; 1 of 9 pairs above zero)"
+    none = {**base, "mean": -0.2, "ci95_low": -0.46, "ci95_high": 0.05}
+    assert reading.sentence(none) == "no detectable difference (95 % CI -0.46 to +0.05)"
+    assert reading.verdict({"n_pairs": 1, "mean": -3.0}) == reading.NONE
+
+
+def test_runs_needed_matches_the_t_table():
+    # std 0.40, target 0.25: n = 12 gives 2.201 * 0.40 / sqrt(12) = 0.254, n = 13 gives 2.179 * 0.40 / sqrt(13) = 0.242
+    assert runs_needed.runs_for(0.40, 0.25) == 13
+    assert runs_needed.runs_for(0.0, 0.25) == 2
+    assert [runs_needed.draws_by_seeds(n) for n in (9, 10, 12, 13)] == [(3, 3), (5, 2), (4, 3), (13, 1)]
+
+
+def test_generated_blocks_of_readme_and_statistics_are_current():
+    from pipeline import ROOT
+
+    from lecun1989.reporting import results_table
+
+    for path, text in results_table.outputs(ROOT).items():
+        assert (ROOT / path).read_text() == text, f"{path} is stale: run python -m lecun1989.reporting.results_table --write"

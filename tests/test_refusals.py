@@ -210,29 +210,37 @@ def test_outputs_outside_the_repository_or_symlinked_are_refused():
 # --- the model evaluation loads ------------------------------------------------------------------
 
 
-def _model(tmp: Path, weights) -> tuple[Path, dict]:
+def _model(tmp: Path, weights) -> Path:
     from lecun1989.training import checkpoint
 
     path = tmp / "models" / "v.msgpack"
     path.parent.mkdir(exist_ok=True)
-    checkpoint.save(path, {"w": weights})
-    return path, {"w": np.zeros_like(weights)}
+    checkpoint.save(path, {"w": weights}, trained_by="test")
+    return path
+
+
+def _load(path: Path, weights) -> str | None:
+    """checkpoint.load of `path` against a variant whose only parameter has the shape of `weights`."""
+    from lecun1989.training import checkpoint
+
+    with pytest.MonkeyPatch.context() as patches:
+        patches.setattr(checkpoint, "template", lambda variant, n_runs: {"w": np.zeros_like(weights)})
+        return checkpoint.load(path, None, 1)
 
 
 def damaged_model():
-    from lecun1989.training import checkpoint
-
-    path, template = _model(Path(), np.linspace(-1, 1, 4000, dtype=np.float32).reshape(4, 1000))
+    weights = np.linspace(-1, 1, 4000, dtype=np.float32).reshape(4, 1000)
+    path = _model(Path(), weights)
     lock = {
         "schema": "2.0",
         "stages": {"train@v": {"outs": [{"path": "models/v.msgpack", "md5": hashlib.md5(path.read_bytes()).hexdigest()}]}},
     }
     Path("dvc.lock").write_text(yaml.safe_dump(lock))
-    checkpoint.load(path, template)  # as written: loads
+    _load(path, weights)  # as written: loads
     data = bytearray(path.read_bytes())
     data[-300:-200] = b"\x3f" * 100  # same size, still a valid msgpack of finite weights
     path.write_bytes(bytes(data))
-    return refusal(lambda: checkpoint.load(path, template))
+    return refusal(lambda: _load(path, weights))
 
 
 def test_a_model_that_is_not_what_training_wrote_is_refused():
@@ -242,10 +250,9 @@ def test_a_model_that_is_not_what_training_wrote_is_refused():
 
 
 def non_finite_weight():
-    from lecun1989.training import checkpoint
-
-    path, template = _model(Path(), np.array([1.0, np.nan], np.float32))
-    return refusal(lambda: checkpoint.load(path, template))
+    weights = np.array([1.0, np.nan], np.float32)
+    path = _model(Path(), weights)
+    return refusal(lambda: _load(path, weights))
 
 
 def test_a_non_finite_weight_is_refused():
@@ -308,14 +315,14 @@ def test_report_refuses_corrupt_or_unpaired_per_run_files():
 
 
 def runs_env_unknown(monkeypatch):
-    from lecun1989.training import vectorized
+    from lecun1989 import runtime
 
-    monkeypatch.setenv(vectorized.ENV, "bogus")
-    return refusal(vectorized.runs_mode)
+    monkeypatch.setenv("LECUN1989_RUNS", "bogus")
+    return refusal(lambda: runtime.runs_mode("cpu"))
 
 
 def test_an_unknown_runs_mode_is_an_environment_error(monkeypatch):
-    assert runs_env_unknown(monkeypatch).startswith("environment error: LECUN1989_RUNS='bogus'")
+    assert runs_env_unknown(monkeypatch).startswith("environment error: LECUN1989_RUNS='bogus' is not a choice")
 
 
 # --- docs/refusals.md quotes exactly these messages ---------------------------------------------
@@ -391,7 +398,6 @@ def native_cache_unwritable(tmp_path, monkeypatch):
 
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    monkeypatch.setattr(build, "BUILD_DIR", blocked / "native")
     monkeypatch.setattr(build, "library_path", lambda: blocked / "native" / "lib.so")
     return _native_main(build)
 
@@ -400,7 +406,6 @@ def _stand_in_compiler(build, monkeypatch, tmp_path, output: bytes | None):
     """The build cache in tmp_path; "compiling" copies the real library (None) or writes `output`."""
     real = build.build()
     folder = tmp_path / "native"
-    monkeypatch.setattr(build, "BUILD_DIR", folder)
     monkeypatch.setattr(build, "library_path", lambda: folder / "lib.so")
 
     def compile_(cmd, **kw):

@@ -147,4 +147,51 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     monkeypatch.setattr(verify, "repro", fake_repro)
     assert verify.main(["--quick"]) == code
     out = capsys.readouterr().out
-    assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics within tolerance") in out
+    assert "compared under verify/tolerances.yaml" in out  # METRICS records no native engine
+    assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics match") in out
+
+
+NATIVE = {"train": "native engine (g++ 12 -O3)", "evaluate": "native engine (g++ 12 -O3)"}
+LOCK = "stages:\n  evaluate@v:\n    outs:\n    - path: metrics/v.json\n      md5: {md5}\n"
+
+
+@pytest.mark.parametrize("nudge, md5, code", [(0.0, "aa", 0), (1e-9, "aa", 1), (0.0, "bb", 1)])
+def test_verify_quick_is_exact_when_one_native_build_made_both(tmp_path, monkeypatch, capsys, nudge, md5, code):
+    """Both sides trained and evaluated by the same native build: every number must be equal (a
+    difference far inside the tolerances fails) and every output's digest in dvc.lock too."""
+    metrics = {**METRICS, "engine": NATIVE}
+    repo = git_repo(
+        tmp_path,
+        {
+            "params.yaml": "{}\n",
+            verify.QUICK_PARAMS: "{}\n",
+            verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
+            f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(metrics),
+            f"{verify.EXPECTED['quick']}/dvc.lock": LOCK.format(md5="aa"),
+        },
+    )
+
+    def fake_repro(clone):
+        (clone / "metrics").mkdir()
+        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(metrics, "test.error_pct.mean", 3.96 + nudge)))
+        (clone / "dvc.lock").write_text(LOCK.format(md5=md5))
+
+    monkeypatch.setattr(verify, "ROOT", repo)
+    monkeypatch.setattr(verify, "repro", fake_repro)
+    assert verify.main(["--quick"]) == code
+    out = capsys.readouterr().out
+    assert "compared exactly (one native build made both)" in out
+    assert ("output digests against verify/quick-expected/dvc.lock: all equal" in out) == (md5 == "aa")
+
+
+def test_every_paired_statistic_has_a_tolerance():
+    """metrics/paired.json's entries (interval, sign test, McNemar included) are published numbers too."""
+    import json
+
+    paired = json.loads((ROOT / "metrics/paired.json").read_text())
+    entry = {**next(iter(paired.values())), "mcnemar": {"only_variant_wrong": 40, "only_baseline_wrong": 30, "p": 0.3}}
+    for section in ("full", "quick"):
+        rows = compare.compare(
+            {"paired": {"a-b": entry}}, {"paired": {"a-b": entry}}, compare.load_tolerances(ROOT / verify.TOLERANCES, section)
+        )
+        assert all(row.verdict == "ok" for row in rows), compare.table(rows)

@@ -4,10 +4,11 @@ the last run (`make repro`); `make figures` runs it. No training or evaluation h
 Reads params: the variant names (keys of variants:) from params.yaml.
 Reads: metrics/curves/<variant>/plots/metrics/{mean,min,max}/{train,test}_{loss,error}.tsv (train
 stage, DVCLive), metrics/<variant>.json, metrics/reject/<variant>.csv, metrics/confusion/<variant>.csv
-and metrics/misread/<variant>.png (evaluate stage).
+and metrics/misread/<variant>.png (evaluate stage), metrics/paired.json (report stage).
 Writes: OUT_DIR/learning_curves.png (loss and error by epoch, mean over runs with the min..max band),
 OUT_DIR/reject_curves.png (error on the kept test digits vs the share rejected, lowest margin first),
-OUT_DIR/confusion.png (test-set confusions, runs pooled, diagonal left out) and
+OUT_DIR/confusion.png (test-set confusions, runs pooled, diagonal left out), OUT_DIR/forest.png
+(every compared pair's mean paired difference of test error with its 95 % interval) and
 OUT_DIR/misread_<variant>.png (a copy of the evaluate stage's picture).
 """
 
@@ -122,6 +123,36 @@ def confusion(metrics_dir: Path, variants: list[str]) -> bytes:
     return figures.png_bytes(fig)
 
 
+def forest(metrics_dir: Path) -> bytes:
+    path = metrics_dir / "paired.json"
+    if not path.is_file():
+        raise MissingRun(f"{path} is missing: run `make results` (or dvc repro report) first")
+    paired = json.loads(path.read_text())
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(paired) + 1.4))
+    for y, (key, p) in enumerate(reversed(paired.items())):
+        low, high = p.get("ci95_low", p["mean"]), p.get("ci95_high", p["mean"])
+        color = "C0" if high < 0 else "C3" if low > 0 else "0.45"
+        ax.plot([low, high], [y, y], color=color, lw=2.2, solid_capstyle="butt")
+        ax.plot(p["mean"], y, "o", color=color, ms=6)
+        name, base = key.split("-", 1)
+        ax.annotate(
+            f"{p['mean']:+.2f}  [{low:+.2f}, {high:+.2f}]", (high, y), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8
+        )
+        ax.text(
+            -0.02, y, f"{name}\nvs {base} ({p['n_pairs']} pairs)", transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8
+        )
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks([])
+    ax.set_ylim(-0.7, len(paired) - 0.3)
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, right + 0.35 * (right - left))  # room for the labels right of each interval
+    ax.set_xlabel("paired difference of test error, points (variant minus baseline)")
+    ax.set_title("Each row against its baseline: mean paired difference, 95 % t interval", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    return figures.png_bytes(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--metrics", default="metrics", help="the pipeline's metrics folder (default metrics)")
@@ -136,6 +167,7 @@ def main(argv=None):
             "learning_curves.png": learning_curves(metrics_dir, variants),
             "reject_curves.png": reject_curves(metrics_dir, variants),
             "confusion.png": confusion(metrics_dir, variants),
+            "forest.png": forest(metrics_dir),
         }
         for v in variants:
             png = metrics_dir / "misread" / f"{v}.png"

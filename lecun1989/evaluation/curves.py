@@ -1,7 +1,10 @@
 """Learning curves: DVCLive as a plain per-epoch logger (every seed, and mean/min/max over seeds)."""
 
+import math
+
 import numpy as np
 
+from lecun1989.evaluation.scoring import rounded
 from lecun1989.pipeline import guard
 
 KIND = guard.folder_of("a DVCLive folder of learning curves (metrics.json, plots/)", lambda name: name in ("metrics.json", "plots"))
@@ -27,12 +30,7 @@ def open_live(curves_dir: str):
     return PipelineLive(dir=curves_dir, save_dvc_exp=False, dvcyaml=None, report=None, monitor_system=False)
 
 
-CURVE_STATS = {"mean": np.mean, "min": np.min, "max": np.max}
-
-
-def run_label(draw: int, seed: int) -> str:
-    """A run's name in curves and per-run metrics: d<draw>_s<seed>."""
-    return f"d{draw}_s{seed}"
+CURVE_STATS = {"mean": lambda v: rounded(math.fsum(v) / len(v)), "min": np.min, "max": np.max}
 
 
 def log_epoch(live, epoch: int, scores: dict, runs: list[str]) -> None:

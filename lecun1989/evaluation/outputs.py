@@ -52,3 +52,40 @@ def misread_png(variant_name, runs: list[str], x, labels, predicted) -> bytes:
         f"(true\u2192predicted, k/{len(runs)}: runs of its draw misreading it)"
     )
     return figures.misread_digits(x[idx], labels[idx], predicted[0][idx], notes, title)
+
+
+def evaluate(runs, splits: dict, outputs: dict, wanted: set, variant_name: str) -> tuple[dict, dict, dict]:
+    """The evaluate stage's numbers from every run's outputs: (metrics, per-run values, {kind: bytes}
+    for the wanted kinds among confusion, reject_curve and misread). splits: {split: (X, Y)} with one
+    array per run; outputs: {split: (n_runs, n, 10)}."""
+    from lecun1989.evaluation import scoring
+    from lecun1989.evaluation.misreads import misread_indices
+
+    metrics = {"n_runs": len(runs.runs), "n_draws": len(set(runs.draws)), "n_seeds": runs.variant.n_seeds}
+    per_run, files = {"runs": [{"draw": d, "seed": s} for d, s in runs.runs]}, {}
+    for split, (x, y) in splits.items():
+        y = np.stack([np.asarray(labels) for labels in y])  # (n_runs, n)
+        s = scoring.score(outputs[split], y, runs.variant.loss)
+        metrics[split] = {
+            "n": y.shape[1],
+            "error_pct": scoring.spread(s["error"]),
+            "error_pct_by_draw": scoring.by_draw(s["error"], runs.draws),
+            "loss": scoring.spread(s["loss"]),
+        }
+        per_run[split] = {"error_pct": s["error"].tolist(), "misses": s["misses"].tolist(), "loss": s["loss"].tolist()}
+        if split != "test":
+            continue
+        reject = np.array([scoring.reject_pct(o, t, REJECT_TARGET_PCT) for o, t in zip(s["outputs"], y)])
+        metrics[split]["reject_for_1pct_error"] = scoring.spread(reject)
+        per_run[split]["reject_for_1pct_error"] = reject.tolist()
+        per_run[split]["misread"] = misread_indices(s["outputs"], y)
+        predicted = scoring.predictions(s["outputs"])
+        if "confusion" in wanted:
+            files["confusion"] = confusion_csv(runs.labels, predicted, y)
+        if "reject_curve" in wanted:
+            curve = np.stack([scoring.error_at_reject(o, t, REJECT_GRID_PCT) for o, t in zip(s["outputs"], y)])
+            files["reject_curve"] = reject_curve_csv(runs.labels, curve)
+        if "misread" in wanted:
+            first = [i for i, d in enumerate(runs.draws) if d == runs.draws[0]]
+            files["misread"] = misread_png(variant_name, [runs.labels[i] for i in first], np.asarray(x[0]), y[0], predicted[first])
+    return metrics, per_run, files

@@ -165,6 +165,19 @@ def predict(f: dict, X, activation: str, head: str):
     return HEADS[head](out)
 
 
+PREDICT_CHUNK = 256  # digits per forward pass in evaluation: bounds the im2col buffers
+
+
+def predict_chunked(f: dict, X, activation: str, head: str):
+    """predict() on X (n, 16, 16), PREDICT_CHUNK digits at a time."""
+    n = X.shape[0]
+    chunks = X[: n - n % PREDICT_CHUNK].reshape(-1, PREDICT_CHUNK, 16, 16)
+    outputs = jax.lax.map(lambda x: predict(f, x, activation, head), chunks).reshape(-1, 10)
+    if n % PREDICT_CHUNK:
+        outputs = jnp.concatenate([outputs, predict(f, X[n - n % PREDICT_CHUNK :], activation, head)])
+    return outputs
+
+
 def pad_rows(v):
     n = v.shape[0]
     return jnp.concatenate([v.reshape(n, -1), jnp.full((n, 1), PAD_VALUE, v.dtype)], axis=1)

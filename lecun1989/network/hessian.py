@@ -83,3 +83,11 @@ def gauss_newton_diagonal(params, X, activation: str, head: str) -> dict:
         if i:
             d2a = slope(ACTIVATIONS[activation], totals[i - 1]) ** 2 * UNPAD[i](d2x)
     return h
+
+
+def before_epoch(variant, params, epoch, X) -> dict:
+    """SDLM's h before an epoch: the estimate over sdlm.hessian_samples digits, the ones after the
+    previous epoch's (cycling through X), in their unshifted form."""
+    n, k = X.shape[0], variant.sdlm.hessian_samples
+    window = (epoch * k + jnp.arange(k)) % n
+    return gauss_newton_diagonal(params, X[window], variant.activation, variant.head)

@@ -1,5 +1,6 @@
 """The pipeline's own errors: each one is printed as a single message and sets the exit code."""
 
+import logging
 import sys
 
 
@@ -25,10 +26,6 @@ class NotLearnedError(PipelineError):
     label = "training did not learn"
 
 
-class EnvError(PipelineError):
-    label = "environment error"  # an environment variable with a value the pipeline does not know
-
-
 class OutputError(PipelineError):
     exit_code = 3  # an output path that holds something else, or an output that could not be written
     label = "output error"
@@ -36,10 +33,18 @@ class OutputError(PipelineError):
 
 def run_stage(main, argv=None) -> None:
     """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code. The
-    stage ends when the process that started it does (lifetime.py)."""
+    package's log lines (which engine trains, a fallback) go to stderr as plain lines. The stage
+    ends when the process that started it does (lifetime.py)."""
     from lecun1989.pipeline import lifetime
 
     lifetime.follow_parent()
+    log = logging.getLogger("lecun1989")  # the package's own lines only, not those of JAX or DVC
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
     try:
         main(argv)
     except PipelineError as e:

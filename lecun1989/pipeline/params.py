@@ -20,6 +20,9 @@ STAMP = b"params checked against lecun1989/pipeline/params.py\n"
 STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
+MAX_SHIFT_PIXELS = 4  # the native kernel's input buffer is sized for it (native/codes.py)
+
+
 class Strict(BaseModel):
     # strict: a quoted "3e-4" (a string) is refused instead of being coerced quietly.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
@@ -71,10 +74,8 @@ class Variant(Strict):
     lr_schedule: Literal["constant", "linear", "geometric_per_epoch"]
     lr_end: float | None = Field(gt=0, le=100)  # the last step's (or last epoch's) lr; null for constant
     weight_decay: float = Field(ge=0, lt=1)
-    batch_size: Literal[1]
     epochs: int = Field(ge=1, le=1000)
-    shift_pixels: int = Field(ge=0, le=4)
-    shift_fill: Literal["wrap"]
+    shift_pixels: int = Field(ge=0, le=MAX_SHIFT_PIXELS)
     dropout: float = Field(ge=0, lt=1)
     n_seeds: int = Field(ge=1, le=64)
     seed: int = Field(ge=0, lt=2**31)
@@ -206,12 +207,6 @@ def load_params(path: str | Path = "params.yaml") -> Params:
 def _known(params: Params, section: str, name: str, path) -> None:
     if name not in getattr(params, section):
         raise ParamsError(f"{section[:-1]} {name!r} is not in {path}; known: {', '.join(getattr(params, section))}")
-
-
-def load_variant(name: str, path: str | Path = "params.yaml") -> Variant:
-    params = load_params(path)
-    _known(params, "variants", name, path)
-    return params.variants[name]
 
 
 def load_for_variant(name: str, path: str | Path = "params.yaml") -> Params:

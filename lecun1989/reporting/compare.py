@@ -1,4 +1,6 @@
-"""Compare metrics files against expected ones under declared tolerances (verify/tolerances.yaml)."""
+"""Compare metrics files against expected ones: exactly where both come from the same native build
+(its arithmetic is a fixed sequence of IEEE-754 operations: the same bits on every machine it runs
+on), else under the declared tolerances of verify/tolerances.yaml."""
 
 import fnmatch
 import math
@@ -51,10 +53,25 @@ def load_tolerances(path, section: str) -> list[Tolerance]:
     return [Tolerance(**rule) for rule in yaml.safe_load(open(path))[section]]
 
 
+EXACT = Tolerance("*", 0.0, 0.0, "both runs on the same native build: the same bits")
+
+
 def flatten(obj, prefix: str = "") -> dict[str, float]:
+    """The numbers of a metrics file by dotted path; the engine record (strings) is not a number."""
     if isinstance(obj, dict):
         return {k: v for key, value in obj.items() for k, v in flatten(value, f"{prefix}{key}.").items()}
-    return {prefix.removesuffix("."): float(obj)}
+    return {} if isinstance(obj, str) else {prefix.removesuffix("."): float(obj)}
+
+
+def engines(metrics: dict[str, dict]) -> set[str]:
+    """Every engine record (train and evaluate) of a set of metrics files."""
+    return {f"{part}: {desc}" for m in metrics.values() for part, desc in m.get("engine", {"train": "unrecorded"}).items()}
+
+
+def exact_comparison(expected: dict[str, dict], got: dict[str, dict]) -> bool:
+    """Whether every number must match bit for bit: both sides trained and evaluated by one native build."""
+    used = engines(expected) | engines(got)
+    return bool(expected) and all(e.split(": ", 1)[1].startswith("native ") for e in used) and engines(expected) == engines(got)
 
 
 def compare(expected: dict[str, dict], got: dict[str, dict], tolerances: list[Tolerance]) -> list[Row]:

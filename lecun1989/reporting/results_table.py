@@ -2,15 +2,20 @@
 typed by hand). Run from the repository root (dvc.yaml's `report` stage does):
 
     python -m lecun1989.reporting.results_table            # print the table
-    python -m lecun1989.reporting.results_table --write    # write metrics/paired.json, metrics/results.md
-                                                           # and the table in README.md
-    python -m lecun1989.reporting.results_table --check    # exit 1 if any of the three is stale
+    python -m lecun1989.reporting.results_table --write    # write metrics/paired.json, metrics/results.md,
+                                                           # the table and its reading in README.md and
+                                                           # the runs-needed table in docs/statistics.md
+    python -m lecun1989.reporting.results_table --check    # exit 1 if any of them is stale
 
 A row's numbers are over all its runs (subset draws x seeds). The paired difference compares a variant
 with its baseline (params: variants.<name>.baseline, default the row before) run by run, over the
 (draw, seed) runs both have: same test digits, same initialisation seed. metrics/paired.json holds,
 under "<variant>-<baseline>", n_pairs and the mean, std, standard error (sem), min and max of the
-differences in test error %.
+differences in test error %, their 95 % t interval (ci95_low, ci95_high, t_quantile), the sign test
+over the runs (n_below_zero, n_above_zero, n_ties, sign_test_p: two-sided, exact, ties dropped) and,
+where both per-run files list their misread test digits, McNemar's exact test pooled over the runs
+(mcnemar: only_variant_wrong, only_baseline_wrong, p); without them it is skipped, said in one line on
+stderr. docs/statistics.md says what each one means.
 """
 
 import argparse
@@ -24,9 +29,13 @@ from lecun1989.evaluation import scoring
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
 from lecun1989.pipeline.params import load_params
+from lecun1989.reporting import reading, runs_needed
+from lecun1989.reporting.paired import compare, has_misread, matched, run_keys
 
-START, END = "<!-- results-table:start -->", "<!-- results-table:end -->"
-PAIRED, TABLE, README = Path("metrics/paired.json"), Path("metrics/results.md"), Path("README.md")
+PAIRED, TABLE, README, STATISTICS = Path("metrics/paired.json"), Path("metrics/results.md"), Path("README.md"), Path("docs/statistics.md")
+# The generated blocks of hand-written files, each between <!-- NAME:start --> and <!-- NAME:end -->.
+RESULTS_TABLE, RESULTS_READING, RUNS_NEEDED = "results-table", "results-reading", "runs-needed"
+BLOCKS = {README: (RESULTS_TABLE, RESULTS_READING), STATISTICS: (RUNS_NEEDED,)}
 
 # Single-run test errors (%) published by the paper and the other reproductions (docs/anchors.md).
 ANCHORS = {
@@ -58,10 +67,6 @@ def read_runs(root: Path, name: str) -> dict:
     return runs
 
 
-def run_keys(per_run: dict) -> list[tuple[int, int]]:
-    return [(r["draw"], r["seed"]) for r in per_run["runs"]]
-
-
 def paired_all(params, runs: dict[str, dict]) -> dict:
     """{"<variant>-<baseline>": paired differences of test error %, variant minus baseline} for every
     variant that has a baseline (the key reads as the subtraction it holds)."""
@@ -70,16 +75,25 @@ def paired_all(params, runs: dict[str, dict]) -> dict:
         base = params.baseline_of(name)
         if base is None:
             continue
-        try:
-            out[f"{name}-{base}"] = scoring.paired(
-                run_keys(runs[name]), runs[name]["test"]["error_pct"], run_keys(runs[base]), runs[base]["test"]["error_pct"]
-            )
-        except ValueError:
+        if not matched(runs[name], runs[base]):
             raise DataError(
                 f"metrics/per_run/{name}.json and metrics/per_run/{base}.json share no (draw, seed) run to pair: "
-                f"rerun both evaluate stages after checking their params (dvc repro)"
-            ) from None
+                "rerun both evaluate stages after checking their params (dvc repro)"
+            )
+        out[f"{name}-{base}"] = compare(runs, name, base)
     return out
+
+
+def mcnemar_skipped(runs: dict[str, dict]) -> str | None:
+    """One line naming the per-run files without misread digits (McNemar skipped), or None."""
+    lacking = [name for name, r in runs.items() if not has_misread(name, r)]
+    if lacking:
+        return f"report: McNemar's test skipped: no test.misread in metrics/per_run/ of {', '.join(lacking)} (rerun their evaluate stages)"
+    return None
+
+
+def fmt_p(p: float) -> str:
+    return f"{p:.2g}"
 
 
 def fmt_spread(values) -> str:
@@ -90,9 +104,9 @@ def fmt_spread(values) -> str:
 def table(params, runs: dict[str, dict], paired: dict) -> str:
     rows = [
         "| variant | train digits | epochs | runs (draws × seeds) | test error % mean ± std (min–max) | per-draw means | "
-        "paired Δ test error vs baseline, points (mean ± std) | train error % | val error % | rejected for 1% test error, % "
+        "paired Δ test error vs baseline, points (mean ± std) | paired Δ 95 % CI | p: sign test, McNemar | train error % | val error % | rejected for 1% test error, % "
         "| paper 1989 | seed notebook | karpathy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, v in params.variants.items():
         r, ds = runs[name], params.datasets[v.dataset]
@@ -101,47 +115,74 @@ def table(params, runs: dict[str, dict], paired: dict) -> str:
         base = params.baseline_of(name)
         p = paired.get(f"{name}-{base}")
         delta = "—" if p is None else f"{p['mean']:+.2f} ± {p['std']:.2f} vs {base} ({p['n_pairs']} pairs)"
+        ci = "—" if p is None or "ci95_low" not in p else f"{p['ci95_low']:+.2f} to {p['ci95_high']:+.2f}"
+        tests = "—" if p is None else f"{fmt_p(p['sign_test_p'])}, " + (fmt_p(p["mcnemar"]["p"]) if "mcnemar" in p else "—")
         anchor = ANCHORS.get(name, {})
         reject = scoring.spread(r["test"]["reject_for_1pct_error"])
         rows.append(
             f"| {name} | {ds.n_train:,} | {v.epochs} | {len(test)} ({len(ds.draws)} × {v.n_seeds}) | {fmt_spread(test)} "
-            f"| {min(draw_means):.2f}–{max(draw_means):.2f} | {delta} "
+            f"| {min(draw_means):.2f}–{max(draw_means):.2f} | {delta} | {ci} | {tests} "
             f"| {np.mean(r['train']['error_pct']):.2f} | {np.mean(r['val']['error_pct']):.2f} | {reject['mean']:.1f} ± {reject['std']:.1f} "
             f"| {anchor.get('paper', '—')} | {anchor.get('seed', '—')} | {anchor.get('karpathy', '—')} |"
         )
     return "\n".join(rows)
 
 
-def replaced(readme: str, new_table: str) -> str:
-    if START not in readme or END not in readme:
-        raise DataError(f"README.md lacks the markers {START} ... {END}")
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{new_table}\n{END}{tail}"
+def markers(block: str) -> tuple[str, str]:
+    return f"<!-- {block}:start -->", f"<!-- {block}:end -->"
+
+
+def replaced(text: str, block: str, new: str, path: Path = README) -> str:
+    start, end = markers(block)
+    if start not in text or end not in text:
+        raise DataError(f"{path} lacks the markers {start} ... {end}: put them where the block goes")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{new}\n{end}{tail}"
+
+
+def compute(root: Path):
+    """params, {variant: per-run file} and paired.json's content, from params.yaml and metrics/per_run/."""
+    params = load_params(root / "params.yaml")
+    runs = {name: read_runs(root, name) for name in params.variants}
+    return params, runs, paired_all(params, runs)
 
 
 def outputs(root: Path) -> dict[Path, str]:
-    """{path: text} of everything the report writes, from params.yaml and metrics/per_run/."""
-    params = load_params(root / "params.yaml")
-    runs = {name: read_runs(root, name) for name in params.variants}
-    paired = paired_all(params, runs)
-    text = table(params, runs, paired)
-    return {
-        PAIRED: json.dumps(paired, indent=2) + "\n",
-        TABLE: text + "\n",
-        README: replaced((root / README).read_text(), text),
+    """{path: text} of everything the report writes."""
+    params, runs, paired = compute(root)
+    blocks = {
+        RESULTS_TABLE: table(params, runs, paired),
+        RESULTS_READING: reading.block(paired),
+        RUNS_NEEDED: runs_needed.table(params, paired),
     }
+    out = {PAIRED: json.dumps(paired, indent=2) + "\n", TABLE: f"{blocks[RESULTS_TABLE]}\n\n{blocks[RESULTS_READING]}\n"}
+    for path, names in BLOCKS.items():
+        if not (root / path).is_file():
+            raise DataError(f"{root / path} is missing: restore it (git checkout -- {path})")
+        text = (root / path).read_text()
+        for name in names:
+            text = replaced(text, name, blocks[name], path)
+        out[path] = text
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help="write metrics/paired.json, metrics/results.md and README.md's table")
+    group.add_argument(
+        "--write",
+        action="store_true",
+        help="write metrics/paired.json, metrics/results.md and the generated blocks of README.md and docs/statistics.md",
+    )
     group.add_argument("--check", action="store_true", help="exit 1 if any of them differs from what metrics/ gives")
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository (default: the current folder)")
     args = parser.parse_args(argv)
 
     new = outputs(args.root)
+    skipped = mcnemar_skipped(compute(args.root)[1])
+    if skipped:
+        print(skipped, file=sys.stderr)
     if args.write:
         for path, text in new.items():
             write_bytes(args.root / path, text.encode())

@@ -13,7 +13,6 @@ Only committed files take part: uncommitted changes are not verified (a warning 
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -22,8 +21,9 @@ from pathlib import Path
 
 import yaml
 
+from lecun1989 import runtime
 from lecun1989.pipeline.atomic import output_dir
-from lecun1989.reporting.compare import compare, load_tolerances, table
+from lecun1989.reporting.compare import EXACT, compare, exact_comparison, load_tolerances, table
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCES = "verify/tolerances.yaml"
@@ -57,6 +57,20 @@ def read_metrics(folder: Path) -> dict[str, dict]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
 
 
+def lock_digests(lock_text: str) -> dict[str, str]:
+    """{output path: md5} of every stage output recorded in a dvc.lock."""
+    stages = (yaml.safe_load(lock_text) or {}).get("stages", {})
+    return {out["path"]: out.get("md5", "") for stage in stages.values() for out in stage.get("outs", [])}
+
+
+def digest_mismatches(expected: dict[str, str], got: dict[str, str]) -> list[str]:
+    return [
+        f"{path}: expected {expected.get(path, '-')}, got {got.get(path, '-')}"
+        for path in sorted(set(expected) | set(got))
+        if expected.get(path) != got.get(path)
+    ]
+
+
 def clone_head(dest: Path) -> str:
     sha = git("rev-parse", "HEAD")
     if git("status", "--porcelain", "--untracked-files=no"):
@@ -68,7 +82,7 @@ def clone_head(dest: Path) -> str:
 
 
 def repro(repo: Path) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    env = runtime.subprocess_env(Path(sys.executable).parent)
     # stdout to stderr: the table is this command's only standard output.
     subprocess.run(["dvc", "repro"], cwd=repo, env=env, check=True, stdout=sys.stderr)
 
@@ -88,6 +102,8 @@ def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> i
                     else "against; run make verify-quick-update and commit verify/quick-expected/"
                 )
             )
+        lock = clone / ("dvc.lock" if mode == "full" else f"{EXPECTED[mode]}/dvc.lock")
+        expected_digests = lock_digests(lock.read_text()) if lock.is_file() else {}
         # From scratch: the committed outputs and lock go, so every number compared comes from this run.
         shutil.rmtree(clone / "metrics", ignore_errors=True)
         (clone / "dvc.lock").unlink(missing_ok=True)
@@ -108,14 +124,24 @@ def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> i
             out.mkdir(parents=True)
             for path in sorted((clone / "metrics").glob("*.json")):  # what `dvc metrics show` reads
                 shutil.copy(path, out / path.name)
+            shutil.copy(clone / "dvc.lock", out / "dvc.lock")  # every output's digest, for the exact comparison
             print(f"verify: wrote {len(got)} expected metrics files to {out.relative_to(ROOT)}/; review and commit them")
             return 0
-        rows = compare(expected, got, load_tolerances(clone / TOLERANCES, mode))
+        exact = exact_comparison(expected, got)
+        rows = compare(expected, got, [EXACT] if exact else load_tolerances(clone / TOLERANCES, mode))
         print(table(rows))
         failed = sum(not row.ok for row in rows)
+        if exact:  # and every output file, by its digest in dvc.lock
+            mismatches = digest_mismatches(expected_digests, lock_digests((clone / "dvc.lock").read_text()))
+            print(
+                f"\noutput digests against {lock.relative_to(clone)}: "
+                + ("all equal" if not mismatches else "\n  ".join(["differ:", *mismatches]))
+            )
+            failed += len(mismatches) + (not expected_digests)
+        how = "exactly (one native build made both)" if exact else f"under {TOLERANCES} (the engines differ, or are not native)"
         print(
-            f"\nverify {mode}, commit {sha[:12]}: "
-            + (f"FAILED, {failed} of {len(rows)} metrics" if failed else f"all {len(rows)} metrics within tolerance")
+            f"\nverify {mode}, commit {sha[:12]}, compared {how}: "
+            + (f"FAILED, {failed} of {len(rows)} metrics" if failed else f"all {len(rows)} metrics match")
         )
         return 1 if failed else 0
     finally:

@@ -14,12 +14,8 @@ devices; every process holds the whole State and data on the host (init is deter
 seeds; every process loads the data), hands its own devices their shards (make_array_from_callback)
 and gathers the whole result back (process_allgather). With one process, these are plain transfers.
 
-The CPU default stays one program per seed on threads (engine.py says why); LECUN1989_RUNS picks.
+The CPU default stays one program per run on threads (runs.py says why); LECUN1989_RUNS picks.
 """
-
-import os
-import sys
-from functools import cache
 
 import jax
 import jax.numpy as jnp
@@ -27,30 +23,6 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
-
-from lecun1989.pipeline.errors import EnvError
-
-ENV = "LECUN1989_RUNS"
-MODES = {
-    "threads": "one program per run, runs on one thread per CPU core",
-    "vectorized": "runs vmapped in one program, sharded over all devices",
-}
-
-
-def runs_mode() -> str:
-    """LECUN1989_RUNS when set, else vectorized on an accelerator and threads on the CPU."""
-    asked = os.environ.get(ENV, "")
-    if asked and asked not in MODES:
-        raise EnvError(f"{ENV}={asked!r} is not a way to run training: set it to one of {', '.join(MODES)}, or unset it")
-    return asked or ("threads" if jax.default_backend() == "cpu" else "vectorized")
-
-
-@cache
-def announce(mode: str, engine: str) -> None:
-    """One line on stderr per process, mode and engine: which path trains."""
-    where = f"{jax.device_count()} {jax.default_backend()} device(s), {jax.process_count()} process(es)"
-    why = f"{ENV}={os.environ[ENV]}" if os.environ.get(ENV) else f"default on {jax.default_backend()}"
-    print(f"lecun1989 training: {engine} engine, {mode} ({MODES[mode]}; {where}; {why})", file=sys.stderr, flush=True)
 
 
 def padded_count(n_runs: int, n_devices: int) -> int:

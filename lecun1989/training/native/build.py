@@ -1,12 +1,12 @@
 """Compiles the native engine (epoch.cc, predict.cc) for this machine's CPU, once, into a per-user
-cache ($LECUN1989_NATIVE_CACHE, else $XDG_CACHE_HOME/lecun1989/native, else ~/.cache/lecun1989/native).
+cache (runtime.native_cache(): $LECUN1989_NATIVE_CACHE, else the per-user cache's lecun1989/native).
 
-The library's name carries a hash of the sources, the flags, the compiler's identity, the instruction
+The library's name carries a hash of the sources (codes.h, written from codes.py, among them), the flags, the compiler's identity, the instruction
 set it targets (its predefined macros under -march=native) and jaxlib's version, so an edited source,
 another compiler or another CPU builds a new one and never loads a stale one; copies of the
 repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `make venv` builds it
 (`python -m lecun1989.training.native.build`); otherwise the first Trainer that wants it does.
-The compiler is $CXX, else g++. Where it is missing or fails, load() says why in one line.
+The compiler is runtime.compiler() ($CXX, else g++). Where it is missing or fails, load() says why in one line.
 
 Beside each library, <library>.sha256 records its size and SHA-256 as the build wrote it. A library
 is checked against that record before it is loaded, so a truncated or replaced file in the cache (which
@@ -22,20 +22,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lecun1989.training.caches import user_cache_dir
+from lecun1989 import runtime
+from lecun1989.training.native import codes
 
 HERE = Path(__file__).resolve().parent
 SOURCES = ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c++17", "-shared", "-fPIC")
-BUILD_DIR = user_cache_dir("native", "LECUN1989_NATIVE_CACHE")
 
 
 class BuildError(Exception):
     """Why the native engine could not be built, in one line."""
-
-
-def compiler() -> str:
-    return os.environ.get("CXX") or "g++"
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
@@ -48,20 +44,21 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def library_path() -> Path:
-    cxx = compiler()
+    cxx = runtime.compiler()
     probe = _run([cxx, *FLAGS[:2], "-dM", "-E", "-x", "c++", "-"], input="")
     if probe.returncode:
         raise BuildError(f"{cxx} -march=native failed: {_first_line(probe.stderr)}")
     key = hashlib.sha256()
     for part in (
         *[(HERE / s).read_bytes() for s in SOURCES],
+        codes.header().encode(),
         " ".join(FLAGS).encode(),
         cxx.encode(),
         probe.stdout.encode(),
         _jax_version().encode(),
     ):
         key.update(hashlib.sha256(part).digest())
-    return BUILD_DIR / f"lecun1989_native-{key.hexdigest()[:16]}.so"
+    return runtime.native_cache() / f"lecun1989_native-{key.hexdigest()[:16]}.so"
 
 
 def _jax_version() -> str:
@@ -105,12 +102,13 @@ def damage(library: Path) -> str:
 def _compile(target: Path) -> None:
     import jax
 
-    with tempfile.TemporaryDirectory(dir=BUILD_DIR) as tmp:  # written aside, then renamed: parallel builds are safe
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # written aside, then renamed: parallel builds are safe
         out = Path(tmp) / target.name
+        (Path(tmp) / "codes.h").write_text(codes.header())
         units = [str(HERE / s) for s in SOURCES if s.endswith(".cc")]
-        done = _run([compiler(), *FLAGS, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
+        done = _run([runtime.compiler(), *FLAGS, "-I", tmp, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
         if done.returncode:
-            raise BuildError(f"{compiler()} failed on the native engine's sources: {_first_line(done.stderr)}")
+            raise BuildError(f"{runtime.compiler()} failed on the native engine's sources: {_first_line(done.stderr)}")
         record = Path(tmp) / record_path(target).name
         record.write_text(_record_of(out.read_bytes()))
         os.replace(record, record_path(target))  # the record first: a reader never trusts an old record
@@ -124,11 +122,11 @@ def ensure() -> tuple[Path, str]:
     if target.exists() and not found:
         return target, "up to date"
     try:
-        BUILD_DIR.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         _compile(target)
     except OSError as e:
         raise BuildError(
-            f"cannot write the build cache {BUILD_DIR} ({e.strerror or e}): set LECUN1989_NATIVE_CACHE to a writable folder"
+            f"cannot write the build cache {target.parent} ({e.strerror or e}): set LECUN1989_NATIVE_CACHE to a writable folder"
         ) from None
     return target, found if found == "built" else f"rebuilt: the cached library {found}"
 
@@ -136,6 +134,12 @@ def ensure() -> tuple[Path, str]:
 def build() -> Path:
     """The library for this machine, compiled if it is not there yet or damaged."""
     return ensure()[0]
+
+
+def description() -> str:
+    """What the library is built with, for the metrics: the compiler's first --version line and the flags."""
+    version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
+    return f"{version[0].strip()} {' '.join(f for f in FLAGS if f.startswith(('-O', '-m', '-ff')))}"
 
 
 def load() -> ctypes.CDLL:

@@ -18,7 +18,6 @@ using PREDx3 = ffi::Buffer<ffi::PRED, 3>;
 
 namespace lecun1989 {
 
-enum Loss { MSE = 0, SOFTMAX_XENT = 1 };
 constexpr int64_t STATE_ROWS[] = {0, 2, 1};  // per-weight state arrays of SGD, ADAMW, SCALED_SGD
 
 // The gradient of the loss with respect to the output units' total inputs, into s.dz4.
@@ -26,8 +25,8 @@ inline void output_gradient(Work& s, int head, int loss, int label) {
   float out[16], dodz[16], dout[10];
   for (int i = 0; i < 16; i += W) {
     V z = load(s.out + i), o = z, d = splat(1.0f);  // a linear head
-    if (head == TANH) o = tanh(z), d = Tanh::df(o);
-    if (head == SCALED_TANH) o = ScaledTanh::f(z), d = ScaledTanh::df(o);
+    if (head == HEAD_TANH) o = tanh(z), d = Tanh::df(o);
+    if (head == HEAD_SCALED_TANH) o = ScaledTanh::f(z), d = ScaledTanh::df(o);
     store(out + i, o);
     store(dodz + i, d);
   }
@@ -91,8 +90,8 @@ ffi::Error train_epoch(F32x3 x, S32x1 y, S32x1 shift, PREDx3 keep, F32x2 steps, 
   if (!dims(x, {n, 16, 16}) || !dims(shift, {n}) || !dims(steps, {n, 3}) || !dims(params, {N_PARAMS}) ||
       !(dims(keep, {n, 12, 16}) || dims(keep, {0, 12, 16})))
     return ffi::Error::InvalidArgument("lecun1989 native epoch: inputs of unexpected shapes");
-  if (activation < 0 || activation > 2 || head < 0 || head > 2 || loss < 0 || loss > 1 || optimizer < 0 ||
-      optimizer > 2 || max_shift < 0 || max_shift > 7)
+  if (activation < 0 || activation >= N_ACTIVATION_CODES || head < 0 || head >= N_HEAD_CODES || loss < 0 || loss >= N_LOSS_CODES || optimizer < 0 ||
+      optimizer >= N_OPTIMIZER_CODES || max_shift < 0 || max_shift > MAX_SHIFT)
     return ffi::Error::InvalidArgument("lecun1989 native epoch: unknown activation, head, loss, optimizer or shift");
   if (!dims(state, {STATE_ROWS[optimizer], N_PARAMS}))
     return ffi::Error::InvalidArgument("lecun1989 native epoch: optimizer state of the wrong shape");

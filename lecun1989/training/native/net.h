@@ -1,7 +1,7 @@
 // The 1989 network's batch-1 forward pass on fixed sizes; backward.h holds its gradient.
 //
 // Parameters live in one flat array in the engine's own order (layout.py builds it from fastnet's
-// layout; the offsets below must match its OFFSETS). Unlike fastnet, H2 keeps only its connected
+// layout; codes.h holds its offsets). Unlike fastnet, H2 keeps only its connected
 // weights: per group of 4 output maps, (25 kernel offsets, 8 input maps, 4 output maps). The rows of
 // w1 and w4 and the small biases are padded with zeros to whole V; the padding's gradient is 0, so it
 // stays 0.
@@ -10,16 +10,13 @@
 
 #include <algorithm>
 
+#include "codes.h"  // offsets (W1 ... B4), N_PARAMS, enum codes: written from codes.py
 #include "simd.h"
 
 namespace lecun1989 {
 
-constexpr int W2 = 0, W3 = 2400, B1 = 8160, B2 = 8928, W4 = 9120, B4 = 9440, B3 = 9456, W1 = 9488;
-constexpr int N_PARAMS = 9872;  // 9,760 parameters and 112 zeros of padding
-constexpr int W1_ROW = 32, W4_ROW = 32;  // w1: 25 kernel offsets, w4: H3's 30 units, padded
 constexpr int H2_MAPS[3][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {4, 5, 6, 7, 8, 9, 10, 11}, {0, 1, 2, 3, 8, 9, 10, 11}};
 constexpr float PAD = -1.0f;  // the paper pads with the background value
-enum Activation { TANH = 0, RELU = 1, SCALED_TANH = 2 };  // also the heads' codes, where 1 is linear
 
 // One seed's scratch, allocated once per epoch. A padded image is stored by column parity
 // (img[column & 1][row][column >> 1]), so that a stride-2 convolution reads contiguous runs.

@@ -4,11 +4,11 @@
 // is ScaledSgd with its step sizes as the state array.
 #pragma once
 
+#include "codes.h"
 #include "simd.h"
 
 namespace lecun1989 {
 
-enum Optimizer { SGD = 0, ADAMW = 1, SCALED_SGD = 2 };
 
 struct Hyper {  // Python floats rounded to float32 where optax's weak-typed arithmetic rounds them
   float b1, b2, c1, c2, eps, weight_decay;  // c1 = 1 - b1, computed in double like optax's (1 - b1)

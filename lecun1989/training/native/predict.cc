@@ -28,8 +28,8 @@ void predict(int64_t n, int head, const float* x, const float* p, float* outputs
     forward_h3_out<Act>(*s, p);
     for (int j = 0; j < 16; j += W) {
       V z = load(s->out + j);
-      if (head == TANH) z = tanh(z);
-      if (head == SCALED_TANH) z = ScaledTanh::f(z);
+      if (head == HEAD_TANH) z = tanh(z);
+      if (head == HEAD_SCALED_TANH) z = ScaledTanh::f(z);
       store(o + j, z);
     }
     std::copy_n(o, 10, outputs + i * 10);
@@ -41,7 +41,7 @@ ffi::Error predict_outputs(F32x3 x, F32x1 params, ffi::Result<F32x2> outputs, in
   auto d = outputs->dimensions();
   if (x.dimensions()[1] != 16 || x.dimensions()[2] != 16 || params.dimensions()[0] != N_PARAMS || d[0] != n || d[1] != 10)
     return ffi::Error::InvalidArgument("lecun1989 native predict: inputs of unexpected shapes");
-  if (activation < 0 || activation > 2 || head < 0 || head > 2)
+  if (activation < 0 || activation >= N_ACTIVATION_CODES || head < 0 || head >= N_HEAD_CODES)
     return ffi::Error::InvalidArgument("lecun1989 native predict: unknown activation or head");
   const float *xs = x.typed_data(), *p = params.typed_data();
   float* out = outputs->typed_data();

@@ -1,0 +1,37 @@
+"""The numbers Python and the C++ kernel must agree on, defined here once: the enum codes of the
+variant's choices, the largest shift and layout.py's offsets. build.py writes them into the header
+codes.h that the kernel includes, so the two sides cannot drift apart."""
+
+from lecun1989.pipeline.params import MAX_SHIFT_PIXELS
+from lecun1989.training.native import layout
+
+ACTIVATIONS = {"tanh": 0, "relu": 1, "scaled_tanh": 2}
+HEADS = {"tanh": 0, "linear": 1, "scaled_tanh": 2}
+LOSSES = {"mse": 0, "softmax_xent": 1}
+OPTIMIZERS = {"sgd": 0, "adamw": 1, "sdlm": 2}  # sdlm: p - lr * scale * g, scale = 1 / (mu + h) per weight
+BY_KEY = {"activation": ACTIVATIONS, "head": HEADS, "loss": LOSSES, "optimizer": OPTIMIZERS}
+CPP_NAMES = {  # each table's C++ enum and the prefix of its names
+    "activation": ("Activation", ""),
+    "head": ("Head", "HEAD_"),
+    "loss": ("Loss", ""),
+    "optimizer": ("Optimizer", ""),
+}
+CPP_CODE_NAMES = {"sdlm": "SCALED_SGD", "softmax_xent": "SOFTMAX_XENT"}
+
+
+def header() -> str:
+    """codes.h: the offsets, sizes, enums and limits above as C++ constants."""
+    offsets = ", ".join(f"{k.upper()} = {v}" for k, v in layout.OFFSETS.items())
+    lines = [
+        "// Written by lecun1989/training/native/codes.py when the library is built; do not edit.",
+        "#pragma once",
+        "namespace lecun1989 {",
+        f"constexpr int {offsets};",
+        f"constexpr int N_PARAMS = {layout.N_PARAMS};",
+        f"constexpr int W1_ROW = {layout.PADDED['w1'][1]}, W4_ROW = {layout.PADDED['w4'][1]};",
+        f"constexpr int MAX_SHIFT = {MAX_SHIFT_PIXELS};",
+    ]
+    for key, (enum, prefix) in CPP_NAMES.items():
+        names = ", ".join(f"{prefix}{CPP_CODE_NAMES.get(k, k.upper())} = {v}" for k, v in BY_KEY[key].items())
+        lines += [f"enum {enum} {{ {names} }};", f"constexpr int N_{key.upper()}_CODES = {len(BY_KEY[key])};"]
+    return "\n".join([*lines, "}  // namespace lecun1989", ""])

@@ -1,0 +1,43 @@
+"""The native library, built (build.py) and registered with XLA once per process, and whether the
+native engine can run a variant here."""
+
+import threading
+
+import jax
+
+from lecun1989.training.native import build, codes
+
+TRAIN_TARGET, PREDICT_TARGET = "lecun1989_train_epoch", "lecun1989_predict"
+
+_lock = threading.Lock()
+_problem = None  # None: not tried yet; "": built and registered; else why not
+
+
+def _registered() -> str:
+    """The empty string once the library is built and registered with XLA, else why it could not be."""
+    global _problem
+    with _lock:
+        if _problem is None:
+            try:
+                lib = build.load()
+                jax.ffi.register_ffi_target(TRAIN_TARGET, jax.ffi.pycapsule(lib.lecun1989_train_epoch), platform="cpu")
+                jax.ffi.register_ffi_target(PREDICT_TARGET, jax.ffi.pycapsule(lib.lecun1989_predict), platform="cpu")
+                _problem = ""
+            except (build.BuildError, OSError) as e:
+                _problem = str(e)
+    return _problem
+
+
+def problem(variant) -> str:
+    """Why the native engine cannot run this variant here ("" if it can)."""
+    if jax.default_backend() != "cpu":
+        return f"JAX runs on {jax.default_backend()}, the native engine on the CPU only"
+    for key, table in codes.BY_KEY.items():
+        if getattr(variant, key) not in table:
+            return f"{key} {getattr(variant, key)!r} is not in the native engine"
+    return _registered()
+
+
+def built_for() -> str:
+    """What the loaded library was compiled for (its compiler and flags)."""
+    return build.description()
