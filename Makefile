@@ -1,6 +1,7 @@
 # Set-up needs only python3 (>= 3.11), git and make; every target below creates what it needs.
 #   make repro   the whole pipeline (dvc repro)
-#   make test    the test suite
+#   make test    the test suite (what CI runs)
+#   make test-fast  the in-process unit tests only (no pipeline runs, no stage processes)
 #   make lint    ruff over the code
 #   make verify  re-run the whole pipeline in a fresh clone of HEAD and check it against metrics/
 #   make verify-quick          the same on a reduced pipeline, against verify/quick-expected/ (CI)
@@ -12,6 +13,9 @@
 #   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
 #   make bench   training and preprocessing speed against the seed's way (a few minutes)
 #   make native  compile the native CPU training engine for this machine (make venv does it)
+#   make exp-run EXP='<name> <key>=<value> ...'   one named experiment (dvc exp run -n <name> -S ...)
+#   make exp-push EXP=<name>, make exp-pull, make exp-show   share experiments through a git remote
+#                (GIT_REMOTE, default origin) and the default DVC remote; tools/sweep.py, docs/scaling.md
 # The environment: .venv, made by uv (itself installed from PyPI into .uv/) from uv.lock, with
 # this project installed in it editable. `source .venv/bin/activate` puts python and dvc on PATH.
 PYTHON ?= python3
@@ -26,7 +30,8 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test lint venv native bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff
+.PHONY: repro test test-fast lint venv native bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff \
+	exp-run exp-push exp-pull exp-show sweep-matrix
 
 venv: $(STAMP) native
 
@@ -51,6 +56,9 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	$(RUN) python -m pytest
+
+test-fast: $(STAMP)
+	$(RUN) python -m pytest -m "not pipeline"
 
 lint: $(STAMP)
 	$(RUN) ruff check .
@@ -82,3 +90,23 @@ metrics-diff: $(STAMP)
 
 bench: $(STAMP)
 	$(RUN) python tools/bench.py
+
+# A sweep over machines (tools/sweep.py; .github/workflows/sweep.yml runs these): the variables reach
+# the script through the environment, so values with quotes or spaces need no make quoting.
+export EXP GIT_REMOTE SWEEP
+
+exp-run: $(STAMP)
+	$(RUN) python tools/sweep.py run
+
+exp-push: $(STAMP)
+	$(RUN) python tools/sweep.py push
+
+exp-pull: $(STAMP)
+	$(RUN) python tools/sweep.py pull
+
+exp-show: $(STAMP)
+	@$(RUN) python tools/sweep.py show
+
+# Standard library only: the sweep's first job runs it before any environment is installed.
+sweep-matrix:
+	@$(PYTHON) tools/sweep.py matrix

@@ -9,6 +9,9 @@ anything; no other module of the package reads the environment or changes JAX's 
   LECUN1989_NATIVE_CACHE  the native engine's build folder (default: per-user cache)
   LECUN1989_XLA_FLAGS   0: XLA's own CPU defaults instead of XLA_CPU_FLAGS below
   CXX                   the native engine's compiler (default g++)
+  JAX_COORDINATOR_ADDRESS  host:port of process 0: train over several processes (training/distributed.py),
+  LECUN1989_NUM_PROCESSES, LECUN1989_PROCESS_ID  with this many processes and this one's id (else
+                        JAX's own cluster detection finds them)
 """
 
 import logging
@@ -50,10 +53,38 @@ def engine() -> str:
 
 
 def runs_mode(backend: str) -> tuple[str, str]:
-    """(mode, why): LECUN1989_RUNS when set, else vectorized on an accelerator and threads on the CPU."""
-    mode = _choice("LECUN1989_RUNS", RUNS, "threads" if backend == "cpu" else "vectorized")
-    why = f"LECUN1989_RUNS={mode}" if os.environ.get("LECUN1989_RUNS") else f"default on {backend}"
+    """(mode, why): LECUN1989_RUNS when set, else vectorized on an accelerator or over several
+    processes, and threads on the CPU."""
+    several = bool(os.environ.get("JAX_COORDINATOR_ADDRESS"))
+    mode = _choice("LECUN1989_RUNS", RUNS, "threads" if backend == "cpu" and not several else "vectorized")
+    if several and mode == "threads":
+        raise EnvironmentSettingError(
+            "LECUN1989_RUNS=threads trains every run in every process under JAX_COORDINATOR_ADDRESS: unset one of them"
+        )
+    why = f"LECUN1989_RUNS={mode}" if os.environ.get("LECUN1989_RUNS") else ("several processes" if several else f"default on {backend}")
     return mode, why
+
+
+def _whole_number(name: str) -> int | None:
+    value = os.environ.get(name, "")
+    if value and not value.isdigit():
+        raise EnvironmentSettingError(
+            f"{name}={value!r} is not a whole number: set it to the process count or this process's id (0, 1, ...)"
+        )
+    return int(value) if value else None
+
+
+def processes() -> tuple[str, int | None, int | None] | None:
+    """(coordinator address, process count, this process's id) when JAX_COORDINATOR_ADDRESS asks for
+    several processes, else None; count and id None: JAX's cluster detection finds them."""
+    address = os.environ.get("JAX_COORDINATOR_ADDRESS")
+    if not address:
+        return None
+    count, pid = _whole_number("LECUN1989_NUM_PROCESSES"), _whole_number("LECUN1989_PROCESS_ID")
+    if count is not None and pid is not None and pid >= count:
+        raise EnvironmentSettingError(f"LECUN1989_PROCESS_ID={pid} is not below LECUN1989_NUM_PROCESSES={count}: ids run 0 to {count - 1}")
+    runs_mode("cpu")  # refuses LECUN1989_RUNS=threads there
+    return address, count, pid
 
 
 def compiler() -> str:

@@ -48,20 +48,22 @@ def main(argv=None):
     from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
     from lecun1989.pipeline.variant_runs import load_splits
-    from lecun1989.training import checkpoint
+    from lecun1989.training import checkpoint, distributed
     from lecun1989.training.guards import check_finite, check_learned
     from lecun1989.training.runs import Runs
 
+    distributed.initialize_from_env()  # several processes when JAX_COORDINATOR_ADDRESS is set (distributed.py)
     runtime.configure()
     guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
     splits = load_splits(args.prepared_dir, runs)
     X, Y = splits["train"]
     trainer = Runs(runs.variant, len(Y[0]), runs.seeds, runtime.engine(), name=args.variant)
     state, epochs = trainer.init(), runs.variant.epochs
-    progress, start = Progress(args.variant, epochs, len(runs.runs), args.quiet), time.perf_counter()
+    progress = Progress(args.variant, epochs, len(runs.runs), args.quiet or not distributed.is_writer())
+    start = time.perf_counter()
     # The curves and the model are written to scratch places that replace both outputs together
     # when training succeeds: a diverged, unlearned, killed or out-of-space run changes neither.
-    with staged(files=[args.model], folders=[args.curves_dir]) as scratch:
+    with (staged if distributed.is_writer() else distributed.discarded)(files=[args.model], folders=[args.curves_dir]) as scratch:
         live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
             for epoch in range(1, epochs + 1):

@@ -9,10 +9,10 @@ from lecun1989 import runtime
 
 
 def pytest_configure(config):
-    """One JAX compilation cache for this test session, in-process and for every stage subprocess
+    """One JAX compilation cache for this pytest run, in-process and for every stage subprocess
     (through $LECUN1989_JAX_CACHE, which the stages read): the many Trainers and stages of the tests
     compile identical programs, and on a 2-core machine each compile costs seconds. It starts empty,
-    so the session never reads what another session (or the user's own cache) compiled."""
+    so a run never reads what another run (or the user's own cache) compiled."""
     config._lecun1989_jax_cache = tempfile.mkdtemp(prefix="lecun1989-test-jax-cache-")
     import jax
 
@@ -58,3 +58,14 @@ def _fresh_inputs():
     inputs.forget()
     yield
     inputs.forget()
+
+
+PIPELINE_FIXTURES = {"tiny_repo", "tiny_repo_done"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tiers: a test that runs the pipeline (a tiny repository's stages, DVC, a stage as a process)
+    is marked `pipeline`; `make test-fast` runs the others (in-process unit tests), `make test` all."""
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)

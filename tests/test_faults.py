@@ -177,7 +177,7 @@ def test_divergence_stops_training_and_writes_nothing(tiny_repo_done, tmp_path):
 
 def test_a_run_that_does_not_learn_is_refused(tiny_repo_done, tmp_path):
     """lr 100 on softmax + AdamW: finite, but the weights are thrown about and the train error ends
-    near chance (90%). Issue 11, item 10: no model or curves, one line naming variant and seed."""
+    near chance (90%): no model or curves, one line naming variant and seed."""
     params = pipeline.tiny_params()
     params["variants"]["change4_relu_dropout"].update(lr=100.0, lr_end=100.0)
     args = ["change4_relu_dropout", tiny_repo_done / "data/prepared/zip1989", "models/m.msgpack", "metrics/curves/m"]

@@ -1,4 +1,4 @@
-"""Readable figures (issue 11): the confusion figure's counts stand out from their cells (dark
+"""Readable figures: the confusion figure's counts stand out from their cells (dark
 cells get light text) at a readable size, and a misread-digits picture of 0 or 1 digits keeps
 its whole title inside the image."""
 

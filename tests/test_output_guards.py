@@ -1,6 +1,6 @@
 """A stage replaces an output path only if it is missing or holds that stage's own output of the
-same kind; anything else is refused by name before any work (issue 11, item 7). A stage's outputs
-are replaced together or not at all (item 12): a full disk while writing the model leaves both the
+same kind; anything else is refused by name before any work. A stage's outputs
+are replaced together or not at all: a full disk while writing the model leaves both the
 old model and the old curves."""
 
 import errno
@@ -90,7 +90,7 @@ def test_disk_full_while_writing_the_model_keeps_model_and_curves(tiny_repo):
     script = (
         "import errno, runpy, sys\n"
         "from lecun1989.training import checkpoint\n"
-        "def full(path, params):\n"
+        "def full(path, params, trained_by):\n"
         "    open(path, 'wb').write(b'half')\n"
         f"    raise OSError({errno.ENOSPC}, 'No space left on device')\n"
         "checkpoint.save = full\n"

@@ -1,6 +1,6 @@
 """A refused params edit costs nothing: the check_params stage validates the whole params.yaml
 before DVC deletes any stage's outputs, so `dvc repro` fails naming the key and every file under
-data/, models/ and metrics/ (and dvc.lock) is byte-identical to before. Issue 11, items 8 and 9."""
+data/, models/ and metrics/ (and dvc.lock) is byte-identical to before."""
 
 import pipeline
 import pytest

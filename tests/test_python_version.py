@@ -1,5 +1,5 @@
 """An older Python is refused by make before it installs anything, with one line saying which
-Python is needed and how to pick it (issue 11, item 6; pyproject.toml requires-python >= 3.11)."""
+Python is needed and how to pick it (pyproject.toml requires-python >= 3.11)."""
 
 import shutil
 import stat

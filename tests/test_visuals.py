@@ -1,4 +1,4 @@
-"""Issue 5: learning curves, confusion matrices, misread digits and the reject metric."""
+"""Learning curves, confusion matrices, misread digits and the reject metric."""
 
 import csv
 import json

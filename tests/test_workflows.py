@@ -1,5 +1,6 @@
 """The GitHub workflows cannot run here: actionlint checks them, and every step they run is a make
-target that .ci/run runs too, so the logic they use is tested locally."""
+target that .ci/run runs too, or that a test runs end to end (the sweep's, in test_sweep_flow.py,
+part of make test), so the logic they use is tested locally."""
 
 import re
 import subprocess
@@ -12,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
-def test_there_are_both_workflows():
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "reproduce.yml"}
+def test_there_are_the_three_workflows():
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "reproduce.yml", "sweep.yml"}
 
 
 def test_actionlint_is_clean():
@@ -29,12 +30,17 @@ SAME_LOGIC = {"verify": "verify-quick"}
 
 
 def make_targets(command: str) -> list[str]:
-    return [SAME_LOGIC.get(t, t) for t in re.findall(r"\bmake ([a-z-]+)", command)]
+    return [SAME_LOGIC.get(t, t) for t in re.findall(r"\bmake (?:-s )?([a-z-]+)", command)]
+
+
+def targets_the_sweep_test_runs() -> set[str]:
+    return set(re.findall(r'"make ([a-z-]+)', (ROOT / "tests" / "test_sweep_flow.py").read_text()))
 
 
 def test_every_run_step_is_a_make_target_that_ci_run_also_runs():
     ci_run = (ROOT / ".ci" / "run").read_text()
-    local = set(make_targets(ci_run))
+    local = set(make_targets(ci_run)) | targets_the_sweep_test_runs()
+    assert {"exp-run", "exp-push", "exp-pull", "exp-show"} <= local
     for path in WORKFLOWS:
         for job in yaml.safe_load(path.read_text())["jobs"].values():
             for step in job["steps"]:

@@ -3,6 +3,8 @@
 import os
 import sys
 
+from lecun1989 import runtime
+
 
 def _terminal_width(stream) -> int:
     """Columns of the terminal behind stream; 0 when it is no terminal (or one of no size)."""
@@ -19,7 +21,7 @@ class Progress:
         self.variant, self.epochs, self.n_runs, self.quiet = variant, epochs, n_runs, quiet
         self.stream = stream or sys.stderr
         self.bar = None
-        if not quiet and _terminal_width(self.stream) > 0 and not os.environ.get("CI"):
+        if not quiet and _terminal_width(self.stream) > 0 and runtime.interactive():
             from tqdm import tqdm
 
             self.bar = tqdm(total=epochs, desc=variant, unit="epoch", file=self.stream, dynamic_ncols=True)

@@ -7,9 +7,11 @@ fastnet's map-major layout (xla.py), the native engine in the C++ kernel's flat 
 (`params`); every engine starts from the same Flax initialisation (`init`).
 
     init(seed) -> State              State(params, opt, key), all in the engine's layout
-    epoch(state, epoch, X, Y, h)     one pass over (X, Y) in order, batch 1; traceable by jit
+    epoch(state, epoch, X, Y, h)     one pass over (X, Y) in order, batch 1, compiled by the engine
+                                     (h: SDLM's curvature before the epoch, Flax layout)
     predict(params, X) -> (n, 10)    the outputs without dropout or shift; traceable by jit
     params(state) -> Flax params     for the model file
+The XLA and reference engines also offer scan_epoch, the same epoch as a traceable function.
 
 Which engine trains is chosen here (`choose`) from the stage's request (runtime.engine()); runs.py
 makes the engine and runs the seeds of a variant side by side.

@@ -22,6 +22,7 @@ class ReferenceEngine:
         self.net = model.build(variant)
         self.loss = LOSSES[variant.loss]
         self.tx = make_optimizer(variant, n_train)
+        self._compiled = jax.jit(self.scan_epoch)
 
     def init(self, seed: int) -> State:
         params, key = init_flax(self.variant, seed)
@@ -35,7 +36,11 @@ class ReferenceEngine:
         outputs = self.net.apply({"params": params}, x[None], train=True, dropout_rng=dropout_key)
         return self.loss(outputs, y[None]).mean()
 
-    def epoch(self, state: State, epoch, X, Y, h=None) -> State:
+    def epoch(self, state: State, epoch: int, X, Y, h=None) -> State:
+        return self._compiled(state, jnp.int32(epoch), X, Y, h)
+
+    def scan_epoch(self, state: State, epoch, X, Y, h=None) -> State:
+        """The epoch as one lax.scan, traceable (the vectorized runs vmap it)."""
         shift, dropout = epoch_draws(self.variant, state.key, epoch, self.n_train, X.shape[0], masks=False)
         extra = {} if h is None else {"hessian": h}
 

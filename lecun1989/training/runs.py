@@ -62,14 +62,13 @@ class Runs:
         self.engine = make_engine(chosen, variant, n_train)
         self.mode = mode
         self.description = f"{self.engine.name} engine ({self.engine.built_for})"
-        self._epoch = jax.jit(self.engine.epoch)
         self._predict = jax.jit(self.engine.predict)
         self._curvature = jax.jit(lambda p, epoch, X: hessian.before_epoch(variant, p, epoch, X)) if variant.optimizer == "sdlm" else None
         self._vectorized = None
         if mode == "vectorized":
             from lecun1989.training.vectorized import VectorizedRuns
 
-            self._vectorized = VectorizedRuns(self.engine.epoch)
+            self._vectorized = VectorizedRuns(self.engine.scan_epoch)
         where = f"{jax.device_count()} {jax.default_backend()} device(s), {jax.process_count()} process(es)"
         log.info(f"{name}: training on the {self.description}, {mode} ({runtime.RUNS[mode]}; {where}; {why_mode})")
 
@@ -92,7 +91,7 @@ class Runs:
         def run(i):
             x, y, state = run_data(X, i), run_data(Y, i), states[i]
             h = self._curvature(self.engine.params(state), jnp.int32(epoch), x) if self._curvature else None
-            return jax.block_until_ready(self._epoch(state, jnp.int32(epoch), x, y, h))
+            return jax.block_until_ready(self.engine.epoch(state, epoch, x, y, h))
 
         return each_run(run, len(self.seeds))
 

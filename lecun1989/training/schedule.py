@@ -2,10 +2,15 @@
 
 Step i of the run (0-based, i = epoch * n_train + position in the epoch) uses learning_rate(i), and
 Adam divides its moments by 1 - b1**(i+1) and 1 - b2**(i+1), as optax does. The optax engines
-(reference, XLA) get the same schedule as an optax schedule; the native engine gets the scalars.
+(reference, XLA) get the schedule as an optax schedule, computed in float32 by XLA; the native
+engine gets `step_scalars`, the same formulas in float64 (Python's math, one operation after the
+other) rounded once to float32: the same bits on every CPU.
 """
 
+import math
+
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8  # PyTorch's and optax's defaults
@@ -23,13 +28,23 @@ def learning_rate(variant, n_train: int) -> optax.ScalarOrSchedule:
     return variant.lr
 
 
-def step_scalars(variant, n_train: int, epoch, n: int):
+def _lr64(variant, n_train: int, step: int) -> float:
+    """learning_rate(variant, n_train)(step) in float64."""
+    if variant.lr_schedule == "linear":  # optax.linear_schedule's formula
+        total = variant.epochs * n_train
+        return (variant.lr - variant.lr_end) * (1.0 - min(step, total) / total) + variant.lr_end
+    if variant.lr_schedule == "geometric_per_epoch":
+        factor = (variant.lr_end / variant.lr) ** (1.0 / max(variant.epochs - 1, 1))
+        return variant.lr * math.pow(factor, step // n_train)
+    return variant.lr
+
+
+def step_scalars(variant, n_train: int, epoch: int, n: int) -> np.ndarray:
     """(n, 3) float32: for each step of the epoch its learning rate, 1 - b1**t and 1 - b2**t (t = step + 1)."""
-    step = epoch * n_train + jnp.arange(n, dtype=jnp.int32)
-    lr = learning_rate(variant, n_train)
-    lr = lr(step) if callable(lr) else jnp.full(n, lr, jnp.float32)
-    bc1 = bc2 = jnp.ones(n, jnp.float32)
-    if variant.optimizer == "adamw":
-        t = step + 1
-        bc1, bc2 = 1 - ADAM_B1**t, 1 - ADAM_B2**t
-    return jnp.stack([lr, bc1, bc2], axis=1).astype(jnp.float32)
+    steps = range(epoch * n_train, epoch * n_train + n)
+    adam = variant.optimizer == "adamw"
+    rows = [
+        (_lr64(variant, n_train, i), 1.0 - math.pow(ADAM_B1, i + 1) if adam else 1.0, 1.0 - math.pow(ADAM_B2, i + 1) if adam else 1.0)
+        for i in steps
+    ]
+    return np.array(rows, np.float64).astype(np.float32)

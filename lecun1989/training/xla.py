@@ -21,6 +21,7 @@ class XlaEngine:
         self.built_for = f"XLA (jax {jax.__version__}) on {jax.default_backend()}"
         self.loss = LOSSES[variant.loss]
         self.tx = make_optimizer(variant, n_train)
+        self._compiled = jax.jit(self.scan_epoch)
         self.h1_tables = fastnet.h1_tables(variant.shift_pixels)
 
     def init(self, seed: int) -> State:
@@ -36,7 +37,11 @@ class XlaEngine:
         patches = fastnet.padded(x, model.PAD_VALUE)[jnp.asarray(self.h1_tables)[shift]]
         return self.loss(fastnet.forward(f, patches, v.activation, v.head, keep_mask, 1.0 - v.dropout), y)
 
-    def epoch(self, state: State, epoch, X, Y, h=None) -> State:
+    def epoch(self, state: State, epoch: int, X, Y, h=None) -> State:
+        return self._compiled(state, jnp.int32(epoch), X, Y, h)
+
+    def scan_epoch(self, state: State, epoch, X, Y, h=None) -> State:
+        """The epoch as one lax.scan, traceable (the vectorized runs vmap it)."""
         shift, keep = epoch_draws(self.variant, state.key, epoch, self.n_train, X.shape[0], masks=True)
         extra = {} if h is None else {"hessian": fastnet.to_fast(h)}  # SDLM's curvature, moved like the weights
 

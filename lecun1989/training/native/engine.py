@@ -26,6 +26,7 @@ class NativeEngine:
     def __init__(self, variant, n_train: int):
         self.variant, self.n_train = variant, n_train
         self.built_for = library.built_for()
+        self._compiled = jax.jit(self._epoch)
 
     def init(self, seed: int) -> State:
         params, key = init_flax(self.variant, seed)
@@ -36,8 +37,13 @@ class NativeEngine:
     def params(self, state: State) -> dict:
         return fastnet.to_flax(layout.unpack(state.params))
 
-    def epoch(self, state: State, epoch, X, Y, h=None) -> State:
-        """h: SDLM's curvature estimate (Flax layout), for SDLM only."""
+    def epoch(self, state: State, epoch: int, X, Y, h=None) -> State:
+        """h: SDLM's curvature estimate (Flax layout), for SDLM only. Called eagerly: the step scalars
+        are computed in float64 by Python (schedule.step_scalars), the rest is one compiled program."""
+        steps = schedule.step_scalars(self.variant, self.n_train, epoch, X.shape[0])
+        return self._compiled(state, jnp.int32(epoch), X, Y, steps, h)
+
+    def _epoch(self, state: State, epoch, X, Y, steps, h=None) -> State:
         v, n = self.variant, X.shape[0]
         shift, keep = epoch_draws(v, state.key, epoch, self.n_train, n, masks=True)
         keep = jnp.zeros((0, 12, 16), bool) if keep is None else keep.transpose(0, 2, 1)  # (map, position), as fastnet's h2
@@ -49,7 +55,7 @@ class NativeEngine:
             Y,
             shift.astype(jnp.int32),
             keep,
-            schedule.step_scalars(v, self.n_train, epoch, n),
+            steps,
             state.params,
             rows,
             activation=np.int32(codes.ACTIVATIONS[v.activation]),
