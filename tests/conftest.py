@@ -50,6 +50,16 @@ def tiny_repo(tiny_repo_done, tmp_path):
     return copy
 
 
+@pytest.fixture(autouse=True)
+def _fresh_inputs():
+    """Each test starts with no recorded stage inputs (lecun1989/pipeline/inputs.py is per process)."""
+    from lecun1989.pipeline import inputs
+
+    inputs.forget()
+    yield
+    inputs.forget()
+
+
 PIPELINE_FIXTURES = {"tiny_repo", "tiny_repo_done"}
 
 

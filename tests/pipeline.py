@@ -40,8 +40,19 @@ def tiny_params(variants=TINY_VARIANTS) -> dict:
     return params
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Writes a value used twice out twice: params.yaml allows no anchors or aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def dump_params(params: dict) -> str:
+    return yaml.dump(params, Dumper=_NoAliases, sort_keys=False)
+
+
 def write_params(repo: Path, params: dict) -> None:
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "params.yaml").write_text(dump_params(params))
 
 
 def make_tiny_repo(dest: Path, params: dict | None = None) -> Path:

@@ -46,7 +46,6 @@ CASES = [  # stage, edit, key path, value, expected words of the message
     ("evaluate", SET, "variants.lecun1989.n_seeds", 0, ["variants.lecun1989.n_seeds = 0", "greater than or equal to 1"]),
     ("train", SET, "variants.lecun1989.learning_rate", 0.1, ["variants.lecun1989.learning_rate = 0.1", "unknown key", "lr_schedule"]),
     ("download", SET, "colour", "blue", ["colour = 'blue'", "unknown key", "data, datasets, variants"]),
-    ("train", SET, "variants.change3_shift.lr", "3e-4", ["variants.change3_shift.lr = '3e-4'", "valid number", "3.0e-4"]),
     ("train", SET, "variants.lecun1989.epochs", 2.5, ["variants.lecun1989.epochs = 2.5", "valid integer"]),
     ("preprocess", SET, "datasets.zip1989.antialias", "yes", ["datasets.zip1989.antialias = 'yes'", "valid boolean"]),
     ("train", SET, "variants.lecun1989.dropout", 1.0, ["variants.lecun1989.dropout = 1.0", "less than 1"]),

@@ -56,6 +56,7 @@ def test_train_killed_mid_epoch_then_repro_completes(tiny_repo, tmp_path):
     params["variants"]["lecun1989"]["epochs"] = epochs
     pipeline.write_params(tiny_repo, params)
     model = tiny_repo / "models/lecun1989.msgpack"
+    old_model = model.read_bytes()
 
     proc = subprocess.Popen(
         ["dvc", "repro", "train@lecun1989"],
@@ -77,8 +78,8 @@ def test_train_killed_mid_epoch_then_repro_completes(tiny_repo, tmp_path):
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, "".join(seen)
     assert group_gone(proc.pid), "the train stage outlived the kill"
-    # DVC deletes a stage's outputs before it runs the command; the stage never renamed its model in.
-    assert not model.exists()
+    # The outputs are persist: true (DVC leaves them while the stage runs); the stage never renamed its model in.
+    assert model.read_bytes() == old_model
     assert not [p.name for p in model.parent.iterdir() if ".tmp-" in p.name]
 
     # DVC's .dvc/tmp/rwlock still names the killed dvc process; the next run sees that the pid is
@@ -87,7 +88,7 @@ def test_train_killed_mid_epoch_then_repro_completes(tiny_repo, tmp_path):
     assert "Running stage 'train@lecun1989'" in result.stdout
     assert pipeline.run(["dvc", "status", "-q"], tiny_repo, check=False).returncode == 0
 
-    clean = tmp_path / "clean"
+    clean = tiny_repo / "clean"  # a stage writes inside the repository only
     cmd = [sys.executable, str(ROOT / "stages/train.py"), "lecun1989", "data/prepared/zip1989", clean / "m.msgpack", clean / "curves"]
     subprocess.run(list(map(str, cmd)), cwd=tiny_repo, check=True, capture_output=True)
     assert model.read_bytes() == (clean / "m.msgpack").read_bytes()

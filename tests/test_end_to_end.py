@@ -64,7 +64,7 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
     entries = []
     for how, setting in (("cold", cache), ("warm", cache), ("off", "0")):
         env = {**pipeline.env(), runtime.JAX_CACHE_ENV: str(setting)}
-        model, curves = tmp_path / f"{how}.msgpack", tmp_path / f"{how}-curves"
+        model, curves = tiny_repo / "out" / f"{how}.msgpack", tiny_repo / "out" / f"{how}-curves"  # inside: stages write nowhere else
         cmd = [sys.executable, "-m", "stages.train", "lecun1989", "data/prepared/zip1989", str(model), str(curves), "--quiet"]
         subprocess.run(cmd, cwd=tiny_repo, env=env, check=True, capture_output=True)
         assert model.read_bytes() == made, how

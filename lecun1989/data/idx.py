@@ -1,6 +1,7 @@
 """The IDX file format of the original MNIST distribution (uint8 arrays only)."""
 
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def decode(data: bytes, source: str = "<bytes>") -> np.ndarray:
     if len(data) < start:
         raise DataError(f"{source}: truncated IDX header")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = start + int(np.prod(shape))
+    expected = start + math.prod(shape)  # exact: numpy's product wraps around for a crafted header
     if len(data) != expected:
         raise DataError(f"{source}: {len(data)} bytes, the header promises {expected} (truncated or padded file)")
     return np.frombuffer(data, np.uint8, offset=start).reshape(shape)

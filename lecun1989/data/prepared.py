@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import guard, inputs
 from lecun1989.pipeline.atomic import output_dir, write_bytes, write_json
 from lecun1989.pipeline.errors import DataError
 
@@ -56,7 +56,9 @@ def _read_manifest(manifest_path: Path) -> dict[str, str]:
     if not manifest_path.is_file():
         raise DataError(f"{manifest_path} is missing; run the preprocess stage first (dvc repro preprocess)")
     try:
-        manifest = json.loads(manifest_path.read_text())
+        data = manifest_path.read_bytes()
+        inputs.record(manifest_path, data)
+        manifest = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{manifest_path} is corrupted ({e}); {RERUN}") from None
     if not isinstance(manifest, dict):

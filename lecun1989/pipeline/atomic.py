@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from lecun1989.pipeline import inputs, lifetime
 from lecun1989.pipeline.errors import OutputError
 
 
@@ -102,7 +103,9 @@ def staged(files=(), folders=()):
                 f"writing {names} failed ({e.strerror or e}); nothing was replaced: free space or fix the cause and rerun"
             ) from None
         try:
-            _commit([(scratch[t], t) for t in files + folders])
+            with lifetime.COMMITTING:
+                inputs.check_current()  # what the outputs were computed from is still what is on disk
+                _commit([(scratch[t], t) for t in files + folders])
         except OSError as e:
             names = ", ".join(map(str, files + folders))
             raise OutputError(

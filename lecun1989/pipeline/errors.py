@@ -33,7 +33,11 @@ class OutputError(PipelineError):
 
 def run_stage(main, argv=None) -> None:
     """Run a stage's main(argv); a PipelineError becomes one line on stderr and its exit code. The
-    package's log lines (which engine trains, a fallback) go to stderr as plain lines."""
+    package's log lines (which engine trains, a fallback) go to stderr as plain lines. The stage
+    ends when the process that started it does (lifetime.py)."""
+    from lecun1989.pipeline import lifetime
+
+    lifetime.follow_parent()
     log = logging.getLogger("lecun1989")  # the package's own lines only, not those of JAX or DVC
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -44,5 +48,5 @@ def run_stage(main, argv=None) -> None:
     try:
         main(argv)
     except PipelineError as e:
-        print(f"{e.label}: {e}", file=sys.stderr)
+        print(f"{e.label}: {' '.join(str(e).splitlines())}", file=sys.stderr)
         sys.exit(e.exit_code)

@@ -50,11 +50,25 @@ def _overlap(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
+def inside_repository(path: Path) -> None:
+    """Refuse an output that is, or leads through a symlink to, a place outside the repository (the
+    folder the stage runs in, as DVC runs it): a stage never deletes or writes anything there."""
+    root = Path.cwd().resolve()
+    if not path.resolve().is_relative_to(root):
+        via = " through a symlink" if path.is_symlink() or any(p.is_symlink() for p in path.parents) else ""
+        raise OutputError(
+            f"{path} leads outside the repository{via} (to {path.resolve()}): not writing there; give an output path inside {root}"
+        )
+    if path.is_symlink():
+        raise OutputError(f"{path} is a symlink (to {path.readlink()}): not replacing it; remove the link or give another output path")
+
+
 def check(outputs: dict, inputs=()) -> None:
-    """Refuse, naming the path, any output that holds something other than its kind, and any output
-    that overlaps another output or an input."""
+    """Refuse, naming the path, any output outside the repository or that is a symlink, any output
+    that holds something other than its kind, and any output that overlaps another output or an input."""
     for path, kind in outputs.items():
         path = Path(path)
+        inside_repository(path)
         if (path.exists() or path.is_symlink()) and not kind.holds(path):
             raise OutputError(f"{path} exists and is not {kind.what}: not replacing it; move it away or give another output path")
     resolved = {Path(p): Path(p).resolve() for p in outputs}

@@ -10,10 +10,9 @@ import argparse
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import guard, inputs, yaml12
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import ParamsError, run_stage
 
@@ -25,7 +24,7 @@ MAX_SHIFT_PIXELS = 4  # the native kernel's input buffer is sized for it (native
 
 
 class Strict(BaseModel):
-    # strict: "3e-4" (a string to YAML 1.1) is refused instead of being coerced quietly.
+    # strict: a quoted "3e-4" (a string) is refused instead of being coerced quietly.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
@@ -33,7 +32,10 @@ class Data(Strict):
     source: Literal["pypi", "torchvision"]
 
 
-VariantName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]  # becomes a DVC stage name
+# A key of datasets: or variants: becomes a DVC stage name and a path (data/prepared/<name>,
+# models/<name>.msgpack): a name, never a path.
+NAME = r"^[a-z][a-z0-9_]*$"
+VariantName = Annotated[str, StringConstraints(pattern=NAME)]
 
 
 class Dataset(Strict):
@@ -118,17 +120,26 @@ class Params(Strict):
                     f"{n_train}: use at most the training digits there are"
                 )
             base = v.baseline
-            if base is None:
-                continue
-            if base not in self.variants or base == name:
+            if base is not None and (base not in self.variants or base == name):
                 raise ValueError(f"variants.{name}.baseline = {base!r}: must be another key of variants ({', '.join(self.variants)})")
-            mine, theirs = self.datasets[v.dataset], self.datasets[self.variants[base].dataset]
-            if mine.n_test != theirs.n_test or not set(mine.draws) & set(theirs.draws):
-                raise ValueError(
-                    f"variants.{name}.baseline = {base!r}: runs are paired by draw and seed on the same test digits, "
-                    "so both datasets need the same n_test and at least one common draw"
-                )
+        for name in self.variants:
+            self._check_pairing(name)
         return self
+
+    def _check_pairing(self, name: str) -> None:
+        """A variant and its baseline (given, or the row before) are compared run by run: same test
+        digits (same n_test, a common draw) and a (draw, seed) run in common."""
+        base = self.baseline_of(name)
+        if base is None:
+            return
+        mine, theirs = self.datasets[self.variants[name].dataset], self.datasets[self.variants[base].dataset]
+        if mine.n_test == theirs.n_test and set(self.runs(name)) & set(self.runs(base)):
+            return
+        which = f"baseline = {base!r}" if self.variants[name].baseline else f"baseline (none given: the row before, {base!r})"
+        raise ValueError(
+            f"variants.{name}.{which}: runs are paired by draw and seed on the same test digits, so both need the same n_test "
+            "and at least one (draw, seed) run in common; give a baseline that shares them (or the same n_test, draws and seeds)"
+        )
 
     def baseline_of(self, name: str) -> str | None:
         """The variant `name` is compared with: its baseline, else the row before it (None for the first)."""
@@ -157,21 +168,25 @@ def _allowed_keys(loc: tuple) -> list[str]:
 def _describe(error: dict) -> str:
     """One error as `key.path = value: what is allowed`."""
     loc = error["loc"]
-    where = ".".join(str(part) for part in loc) or "(top level)"
+    # a key is printed as written unless it holds a character that would split or hide the line
+    where = ".".join(str(part) if str(part).isprintable() else repr(part) for part in loc) or "(top level)"
     value = error.get("input")
     if error["type"] == "extra_forbidden":
         return f"{where} = {value!r}: unknown key; allowed keys: {', '.join(_allowed_keys(loc))}"
     if error["type"] == "missing":
         return f"{where}: missing; every hyperparameter must be written out"
     if error["type"] == "value_error":  # a cross-field rule: its message names the keys and values
-        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+        msg = error["msg"].removeprefix("Value error, ")
+        return f"{where}: {msg}" if loc else msg  # a rule over the whole file names its keys itself
     hint = ""
     if isinstance(value, str):
         try:
             float(value)
-            hint = " (YAML 1.1 reads a float without a dot as a string: write 3.0e-4, not 3e-4)"
+            hint = " (quoted, a number is a string: write it without quotes)"
         except ValueError:
             pass
+    if error["type"] == "string_pattern_mismatch":
+        hint = " (a name: a lowercase letter, then lowercase letters, digits or _)"
     return f"{where} = {value!r}: {error['msg']}{hint}"
 
 
@@ -179,12 +194,9 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path} is not a file; run from the repository root or pass --params")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ParamsError(f"{path} is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    data = path.read_bytes()
+    inputs.record(path, data)
+    raw = yaml12.load(path, data)
     try:
         return Params.model_validate(raw if raw is not None else {})
     except ValidationError as e:

@@ -30,7 +30,7 @@ from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
 from lecun1989.pipeline.params import load_params
 from lecun1989.reporting import reading, runs_needed
-from lecun1989.reporting.paired import compare, has_misread, run_keys
+from lecun1989.reporting.paired import compare, has_misread, matched, run_keys
 
 PAIRED, TABLE, README, STATISTICS = Path("metrics/paired.json"), Path("metrics/results.md"), Path("README.md"), Path("docs/statistics.md")
 # The generated blocks of hand-written files, each between <!-- NAME:start --> and <!-- NAME:end -->.
@@ -54,13 +54,34 @@ def read_runs(root: Path, name: str) -> dict:
     path = root / "metrics" / "per_run" / f"{name}.json"
     if not path.is_file():
         raise DataError(f"{path} is missing: run the pipeline first (dvc repro)")
-    return json.loads(path.read_text())
+    try:
+        runs = json.loads(path.read_text())
+        n = len(run_keys(runs))
+        columns = [runs[split]["error_pct"] for split in ("train", "val", "test")] + [runs["test"]["reject_for_1pct_error"]]
+        if any(len(c) != n or not all(isinstance(v, int | float) for v in c) for c in columns):
+            raise ValueError("a column of the wrong length or type")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise DataError(
+            f"{path} is not a per-run file of the evaluate stage (unreadable, or a field missing or malformed): rerun dvc repro -f evaluate@{name}"
+        ) from None
+    return runs
 
 
 def paired_all(params, runs: dict[str, dict]) -> dict:
     """{"<variant>-<baseline>": paired differences of test error %, variant minus baseline} for every
     variant that has a baseline (the key reads as the subtraction it holds)."""
-    return {f"{name}-{base}": compare(runs, name, base) for name in params.variants if (base := params.baseline_of(name)) is not None}
+    out = {}
+    for name in params.variants:
+        base = params.baseline_of(name)
+        if base is None:
+            continue
+        if not matched(runs[name], runs[base]):
+            raise DataError(
+                f"metrics/per_run/{name}.json and metrics/per_run/{base}.json share no (draw, seed) run to pair: "
+                "rerun both evaluate stages after checking their params (dvc repro)"
+            )
+        out[f"{name}-{base}"] = compare(runs, name, base)
+    return out
 
 
 def mcnemar_skipped(runs: dict[str, dict]) -> str | None:

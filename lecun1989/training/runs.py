@@ -56,7 +56,9 @@ class Runs:
         if engine != "reference":
             chosen, why_not = engines.choose(variant, engine, vectorized=mode == "vectorized")
             if why_not:
-                _say(f"{name}: native CPU engine unavailable ({why_not}); training on the XLA engine")
+                _say(
+                    f"{name}: native CPU engine unavailable ({why_not}); training on the XLA engine (the model records it): make native, or LECUN1989_ENGINE=xla to choose it"
+                )
         self.engine = make_engine(chosen, variant, n_train)
         self.mode = mode
         self.description = f"{self.engine.name} engine ({self.engine.built_for})"

@@ -12,6 +12,11 @@ edited source or another compiler builds a new one and never loads a stale one; 
 repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `make venv` builds it
 (`python -m lecun1989.training.native.build`); otherwise the first Runs or Predictor that wants it does.
 The compiler is runtime.compiler() ($CXX, else g++). Where it is missing or fails, load() says why in one line.
+
+Beside each library, <library>.sha256 records its size and SHA-256 as the build wrote it. A library
+is checked against that record before it is loaded, so a truncated or replaced file in the cache (which
+would crash the process with SIGBUS or lack the engine's functions) is rebuilt instead of loaded;
+`make native` says which it found: built, up to date, or rebuilt and why.
 """
 
 import ctypes
@@ -100,14 +105,36 @@ def _first_line(text: str) -> str:
     return lines[0].strip()
 
 
-def build() -> Path:
-    """The library for this machine, compiled if it is not there yet."""
+def record_path(library: Path) -> Path:
+    return library.with_name(library.name + ".sha256")
+
+
+def _record_of(data: bytes) -> str:
+    return f"{len(data)} {hashlib.sha256(data).hexdigest()}\n"
+
+
+def damage(library: Path) -> str:
+    """Why the library in the cache must not be loaded ("" when it is the file its build wrote)."""
+    try:
+        recorded = record_path(library).read_text().split()
+        data = library.read_bytes()
+    except FileNotFoundError:
+        return "has no record of its build"
+    except (OSError, UnicodeDecodeError) as e:
+        return f"cannot be read with the record of its build ({e.strerror if isinstance(e, OSError) else e})"
+    if len(recorded) != 2:
+        return f"has a record of its build that is not one ({record_path(library).name})"
+    size, digest = _record_of(data).split()
+    if size != recorded[0]:
+        return f"is {size} bytes, {recorded[0]} when built (truncated or replaced)"
+    if digest != recorded[1]:
+        return "has a SHA-256 other than the one recorded when it was built (damaged or replaced)"
+    return ""
+
+
+def _compile(target: Path) -> None:
     import jax
 
-    target = library_path()
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # written aside, then renamed: parallel builds are safe
         out = Path(tmp) / target.name
         (Path(tmp) / "codes.h").write_text(codes.header())
@@ -115,8 +142,31 @@ def build() -> Path:
         done = _run([runtime.compiler(), march(), *FLAGS, "-I", tmp, "-isystem", jax.ffi.include_dir(), *units, "-o", str(out)])
         if done.returncode:
             raise BuildError(f"{runtime.compiler()} failed on the native engine's sources: {_first_line(done.stderr)}")
+        record = Path(tmp) / record_path(target).name
+        record.write_text(_record_of(out.read_bytes()))
+        os.replace(record, record_path(target))  # the record first: a reader never trusts an old record
         os.replace(out, target)
-    return target
+
+
+def ensure() -> tuple[Path, str]:
+    """(the library for this machine, what was found): compiled if missing, rebuilt if damaged."""
+    target = library_path()
+    found = "built" if not target.exists() else damage(target)
+    if target.exists() and not found:
+        return target, "up to date"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _compile(target)
+    except OSError as e:
+        raise BuildError(
+            f"cannot write the build cache {target.parent} ({e.strerror or e}): set LECUN1989_NATIVE_CACHE to a writable folder"
+        ) from None
+    return target, found if found == "built" else f"rebuilt: the cached library {found}"
+
+
+def build() -> Path:
+    """The library for this machine, compiled if it is not there yet or damaged."""
+    return ensure()[0]
 
 
 def description() -> str:
@@ -126,12 +176,20 @@ def description() -> str:
 
 
 def load() -> ctypes.CDLL:
-    return ctypes.cdll.LoadLibrary(str(build()))
+    path = build()
+    try:
+        lib = ctypes.cdll.LoadLibrary(str(path))
+        lib.lecun1989_train_epoch, lib.lecun1989_predict  # noqa: B018 (both entry points are there)
+    except (OSError, AttributeError) as e:
+        raise BuildError(f"{path} does not load ({e}): delete it (rm {path}) and run make native") from None
+    return lib
 
 
 def main():
     try:
-        print(f"native CPU engine: {build()}")
+        path, found = ensure()
+        load()  # a library that is what its build wrote but does not load (another jaxlib) says so here
+        print(f"native CPU engine: {path} ({found})")
     except BuildError as e:  # not an error of the set-up: training runs on the XLA engine
         print(f"native CPU engine not built ({e}); training will use the XLA engine", file=sys.stderr)
 

@@ -1,0 +1,452 @@
+"""Refusals of inputs that a careless edit or an attacker produces, each one line naming the problem
+and the fix, checked in-process; docs/refusals.md quotes every message produced here, and the last
+test holds the two together (a message changed here must change there, and the other way round)."""
+
+import copy
+import hashlib
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pipeline
+import pytest
+import yaml
+from pipeline import ROOT
+
+from lecun1989.pipeline import atomic, guard, inputs
+from lecun1989.pipeline.errors import PipelineError
+from lecun1989.pipeline.params import load_params
+
+DOC = ROOT / "docs" / "refusals.md"
+COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def line(error: PipelineError) -> str:
+    """What run_stage prints for the error."""
+    text = f"{error.label}: {error}"
+    assert "\n" not in text, text
+    return text
+
+
+def refusal(call) -> str:
+    with pytest.raises(PipelineError) as caught:
+        call()
+    return line(caught.value)
+
+
+def params_text(text: str | bytes) -> str:
+    """The refusal of a params.yaml holding `text` (the test runs in its own empty folder)."""
+    Path("params.yaml").write_bytes(text if isinstance(text, bytes) else text.encode())
+    return refusal(lambda: load_params("params.yaml"))
+
+
+def params_edit(edit) -> str:
+    """The refusal of the committed params.yaml after `edit(params)`."""
+    params = copy.deepcopy(COMMITTED)
+    edit(params)
+    return params_text(pipeline.dump_params(params))
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+# --- params.yaml read as DVC reads it (YAML 1.2) --------------------------------------------------
+
+
+def leading_zero():
+    return params_text("data: {source: pypi}\nseed: 010\n")
+
+
+def test_leading_zero_is_refused_where_dvc_and_pyyaml_disagree():
+    from dvc.utils.serialize import parse_yaml
+
+    assert parse_yaml("seed: 010", "params.yaml")["seed"] == 10 and yaml.safe_load("seed: 010")["seed"] == 8
+    assert leading_zero().endswith("'010' has a leading zero (YAML 1.1 reads it as octal, YAML 1.2 as decimal): write 10")
+
+
+def test_a_number_reads_as_dvc_reads_it():
+    """3e-4 is a float to YAML 1.2 (DVC): the stages read the same number, no string."""
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED).replace("lr: 0.0003", "lr: 3e-4"))
+    assert "lr: 3e-4" in Path("params.yaml").read_text()
+    assert load_params("params.yaml").variants["change2_adamw"].lr == 3e-4
+
+
+def duplicate_key():
+    return params_text("data:\n  source: pypi\n  source: torchvision\n")
+
+
+def test_duplicate_key_is_refused():
+    assert "duplicate key" in duplicate_key()
+
+
+def alias_bomb():
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    return params_text("\n".join(levels) + "\n")
+
+
+def test_alias_bomb_is_refused_at_once():
+    start = time.perf_counter()
+    message = alias_bomb()
+    assert time.perf_counter() - start < 1, "the aliases were expanded"
+    assert "anchors and aliases are not allowed" in message
+
+
+def not_utf8():
+    return params_text(b"data: {source: py\xffpi}\n")
+
+
+def deep_nesting():
+    return params_text("x: " + "[" * 20000 + "]" * 20000 + "\n")
+
+
+def test_not_utf8_and_deep_nesting_are_one_line():
+    assert "is not UTF-8" in not_utf8()
+    assert "nested deeper than 16 levels" in deep_nesting()
+
+
+def key_with_newline():
+    return params_edit(lambda p: p.update({"colour\nred": 1}))
+
+
+def test_a_key_with_a_newline_stays_on_one_line():
+    assert key_with_newline().startswith("params error: params.yaml: 'colour\\nred' = 1: unknown key")
+
+
+def quoted_number():
+    return params_edit(lambda p: p["variants"]["lecun1989"].update(lr="0.5"))
+
+
+def integer_as_float():
+    return params_edit(lambda p: p["variants"]["lecun1989"].update(epochs=1e9))
+
+
+def test_number_hints_fit_the_key():
+    assert quoted_number().endswith("(quoted, a number is a string: write it without quotes)")
+    assert integer_as_float().endswith("variants.lecun1989.epochs = 1000000000.0: Input should be a valid integer")
+
+
+# --- names, pairing ------------------------------------------------------------------------------
+
+
+def path_as_dataset_key():
+    return params_edit(lambda p: p["datasets"].update({"../../../victim": p["datasets"]["zip1989"]}))
+
+
+def test_dataset_and_variant_keys_are_names():
+    assert "datasets.../../../victim.[key] = '../../../victim'" in path_as_dataset_key()
+    assert "a name" in params_edit(lambda p: p["variants"].update({"1st": p["variants"]["lecun1989"]}))
+
+
+def default_baseline_on_other_test_digits():
+    def edit(p):
+        p["datasets"]["small_test"] = {**p["datasets"]["zip1989"], "n_test": 1000}
+        p["variants"]["change4_small_test"] = {**p["variants"]["change4_50k"], "dataset": "small_test"}
+        del p["variants"]["change4_small_test"]["baseline"]
+
+    return params_edit(edit)
+
+
+def no_common_seed():
+    def edit(p):
+        p["variants"]["change4_seed100"] = {**p["variants"]["change4_50k"], "seed": 100}
+        del p["variants"]["change4_seed100"]["baseline"]
+
+    return params_edit(edit)
+
+
+def test_pairing_rule_holds_for_the_default_baseline():
+    assert "variants.change4_small_test.baseline (none given: the row before, 'change4_50k')" in default_baseline_on_other_test_digits()
+    assert "variants.change4_seed100.baseline (none given" in no_common_seed()
+
+
+# --- a stage commits only what still describes its inputs ----------------------------------------
+
+
+def params_changed_while_running():
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED))
+    load_params("params.yaml")
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED).replace("epochs: 23", "epochs: 1", 1))
+    Path("out").write_bytes(b"old")
+
+    def commit():
+        with atomic.staged(files=[Path("out")]) as scratch:
+            scratch[Path("out")].write_bytes(b"new")
+
+    message = refusal(commit)
+    assert Path("out").read_bytes() == b"old" and sorted(p.name for p in Path().iterdir()) == ["out", "params.yaml"]
+    return message
+
+
+def test_outputs_are_not_committed_when_the_params_changed_meanwhile():
+    assert params_changed_while_running().startswith("output error: params.yaml changed while this stage ran")
+    inputs.forget()
+    with atomic.staged(files=[Path("out")]) as scratch:  # nothing recorded: the commit goes through
+        scratch[Path("out")].write_bytes(b"new")
+    assert Path("out").read_bytes() == b"new"
+
+
+def output_through_symlink():
+    (Path.cwd().parent / "outside").mkdir(exist_ok=True)
+    Path("link").symlink_to(Path.cwd().parent / "outside")
+    return refusal(lambda: guard.check({"link/prepared": guard.folder_of("a folder", lambda name: True)}))
+
+
+def output_symlink_inside():
+    Path("real").mkdir()
+    Path("prepared").symlink_to("real")
+    return refusal(lambda: guard.check({"prepared": guard.folder_of("a folder", lambda name: True)}))
+
+
+def test_outputs_outside_the_repository_or_symlinked_are_refused():
+    assert "link/prepared leads outside the repository through a symlink" in output_through_symlink()
+    assert "../x leads outside the repository" in refusal(lambda: guard.check({"../x": guard.folder_of("a folder", lambda n: True)}))
+    assert "prepared is a symlink (to real)" in output_symlink_inside()
+
+
+# --- the model evaluation loads ------------------------------------------------------------------
+
+
+def _model(tmp: Path, weights) -> Path:
+    from lecun1989.training import checkpoint
+
+    path = tmp / "models" / "v.msgpack"
+    path.parent.mkdir(exist_ok=True)
+    checkpoint.save(path, {"w": weights}, trained_by="test")
+    return path
+
+
+def _load(path: Path, weights) -> str | None:
+    """checkpoint.load of `path` against a variant whose only parameter has the shape of `weights`."""
+    from lecun1989.training import checkpoint
+
+    with pytest.MonkeyPatch.context() as patches:
+        patches.setattr(checkpoint, "template", lambda variant, n_runs: {"w": np.zeros_like(weights)})
+        return checkpoint.load(path, None, 1)
+
+
+def damaged_model():
+    weights = np.linspace(-1, 1, 4000, dtype=np.float32).reshape(4, 1000)
+    path = _model(Path(), weights)
+    lock = {
+        "schema": "2.0",
+        "stages": {"train@v": {"outs": [{"path": "models/v.msgpack", "md5": hashlib.md5(path.read_bytes()).hexdigest()}]}},
+    }
+    Path("dvc.lock").write_text(yaml.safe_dump(lock))
+    _load(path, weights)  # as written: loads
+    data = bytearray(path.read_bytes())
+    data[-300:-200] = b"\x3f" * 100  # same size, still a valid msgpack of finite weights
+    path.write_bytes(bytes(data))
+    return refusal(lambda: _load(path, weights))
+
+
+def test_a_model_that_is_not_what_training_wrote_is_refused():
+    message = damaged_model()
+    assert message.startswith("data error: models/v.msgpack is not the model train@v wrote (MD5 ")
+    assert "dvc checkout models/v.msgpack" in message and "dvc repro -f train@v" in message
+
+
+def non_finite_weight():
+    weights = np.array([1.0, np.nan], np.float32)
+    path = _model(Path(), weights)
+    return refusal(lambda: _load(path, weights))
+
+
+def test_a_non_finite_weight_is_refused():
+    assert non_finite_weight() == (
+        "data error: models/v.msgpack holds a weight that is NaN or infinite (no train stage writes one): rerun the train stage"
+    )
+
+
+# --- other inputs ----------------------------------------------------------------------------------
+
+
+def idx_header_overflow():
+    from lecun1989.data import idx
+
+    header = bytes([0, 0, idx.UBYTE, 4]) + (65536).to_bytes(4, "big") * 4  # 2**64 elements: 0 in int64
+    return refusal(lambda: idx.decode(header, "t10k-images-idx3-ubyte"))
+
+
+def test_idx_header_whose_size_overflows_is_refused():
+    assert "the header promises 18446744073709551636" in idx_header_overflow()
+
+
+def _per_run(runs, errors):
+    n = len(runs)
+    split = {"error_pct": errors, "misses": [0] * n, "loss": [0.1] * n}
+    return {
+        "runs": [{"draw": d, "seed": s} for d, s in runs],
+        "train": split,
+        "val": split,
+        "test": {**split, "reject_for_1pct_error": [1.0] * n},
+    }
+
+
+def _report_repo(per_run: dict) -> Path:
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED))
+    Path("metrics/per_run").mkdir(parents=True, exist_ok=True)
+    for name, content in per_run.items():
+        Path(f"metrics/per_run/{name}.json").write_text(content if isinstance(content, str) else json.dumps(content))
+    return Path()
+
+
+def corrupt_per_run_file():
+    from lecun1989.reporting import results_table
+
+    good = _per_run([(42, 0), (43, 0)], [5.0, 4.0])
+    _report_repo({name: good for name in COMMITTED["variants"]} | {"change1_softmax": '{"runs": [{"draw": 42'})
+    return refusal(lambda: results_table.outputs(Path()))
+
+
+def rows_share_no_run():
+    from lecun1989.reporting import results_table
+
+    _report_repo({name: _per_run([(42, 0)], [5.0]) for name in COMMITTED["variants"]} | {"change1_softmax": _per_run([(42, 7)], [4.0])})
+    return refusal(lambda: results_table.outputs(Path()))
+
+
+def test_report_refuses_corrupt_or_unpaired_per_run_files():
+    assert corrupt_per_run_file().startswith("data error: metrics/per_run/change1_softmax.json is not a per-run file")
+    assert "share no (draw, seed) run to pair" in rows_share_no_run()
+
+
+def runs_env_unknown(monkeypatch):
+    from lecun1989 import runtime
+
+    monkeypatch.setenv("LECUN1989_RUNS", "bogus")
+    return refusal(lambda: runtime.runs_mode("cpu"))
+
+
+def test_an_unknown_runs_mode_is_an_environment_error(monkeypatch):
+    assert runs_env_unknown(monkeypatch).startswith("environment error: LECUN1989_RUNS='bogus' is not a choice")
+
+
+# --- docs/refusals.md quotes exactly these messages ---------------------------------------------
+
+CASES = [
+    leading_zero,
+    duplicate_key,
+    alias_bomb,
+    not_utf8,
+    deep_nesting,
+    key_with_newline,
+    quoted_number,
+    integer_as_float,
+    path_as_dataset_key,
+    default_baseline_on_other_test_digits,
+    no_common_seed,
+    params_changed_while_running,
+    output_through_symlink,
+    output_symlink_inside,
+    damaged_model,
+    non_finite_weight,
+    idx_header_overflow,
+    corrupt_per_run_file,
+    rows_share_no_run,
+    runs_env_unknown,
+]
+LABELS = ("params error: ", "output error: ", "data error: ", "environment error: ", "native CPU engine")
+
+
+def doc_messages() -> list[str]:
+    """Every `...` in docs/refusals.md that starts with a label; … stands for a part that varies."""
+    return [m for m in re.findall(r"`([^`]+)`", DOC.read_text()) if m.startswith(LABELS)]
+
+
+def matches(doc: str, message: str) -> bool:
+    return re.fullmatch(".+?".join(map(re.escape, doc.split("…"))), message) is not None
+
+
+def test_the_refusals_doc_quotes_every_message_and_only_those(tmp_path, monkeypatch):
+    produced = {}
+    for i, case in enumerate(CASES):
+        folder = tmp_path / f"case{i}"
+        folder.mkdir()
+        monkeypatch.chdir(folder)
+        inputs.forget()
+        produced[case.__name__] = case(monkeypatch) if case is runs_env_unknown else case()
+    for case in (native_cache_unwritable, native_truncated, native_does_not_load):
+        (tmp_path / case.__name__).mkdir()
+        with pytest.MonkeyPatch.context() as patches:  # each case its own build cache
+            produced[case.__name__] = case(tmp_path / case.__name__, patches)
+    quoted = doc_messages()
+    unquoted = {name: m for name, m in produced.items() if not any(matches(d, m) for d in quoted)}
+    assert not unquoted, f"messages docs/refusals.md does not quote: {unquoted}"
+    stale = [d for d in quoted if not any(matches(d, m) for m in produced.values())]
+    assert not stale, f"docs/refusals.md quotes messages no test produces: {stale}"
+
+
+# --- the native library (lecun1989/training/native/build.py; test_native.py compiles it for real) --
+
+
+def _native_main(build) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        build.main()
+    return out.getvalue().strip()
+
+
+def native_cache_unwritable(tmp_path, monkeypatch):
+    from lecun1989.training.native import build
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(build, "library_path", lambda: blocked / "native" / "lib.so")
+    return _native_main(build)
+
+
+def _stand_in_compiler(build, monkeypatch, tmp_path, output: bytes | None):
+    """The build cache in tmp_path; "compiling" copies the real library (None) or writes `output`."""
+    real = build.build()
+    folder = tmp_path / "native"
+    monkeypatch.setattr(build, "library_path", lambda: folder / "lib.so")
+
+    def compile_(cmd, **kw):
+        Path(cmd[-1]).write_bytes(real.read_bytes() if output is None else output)
+        return build.subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(build, "_run", compile_)
+    return folder / "lib.so"
+
+
+def native_truncated(tmp_path, monkeypatch):
+    """A library cut short in the cache (it would crash the process with SIGBUS) is found by its size and rebuilt."""
+    from lecun1989.training.native import build
+
+    library = _stand_in_compiler(build, monkeypatch, tmp_path, None)
+    assert _native_main(build).endswith("(built)")
+    assert _native_main(build).endswith("(up to date)")
+    cut = library.with_name("cut")  # a new file: this process has the old one mapped (cut in place, it would crash)
+    cut.write_bytes(library.read_bytes()[:100])
+    cut.replace(library)
+    return _native_main(build)
+
+
+def native_does_not_load(tmp_path, monkeypatch):
+    """A library that is what its build wrote but cannot be loaded: the line names the file to delete."""
+    from lecun1989.training.native import build
+
+    _stand_in_compiler(build, monkeypatch, tmp_path, b"\x7fELF not a library")
+    return _native_main(build)
+
+
+def test_an_unwritable_native_cache_is_one_line(tmp_path, monkeypatch):
+    assert native_cache_unwritable(tmp_path, monkeypatch).endswith(
+        "set LECUN1989_NATIVE_CACHE to a writable folder); training will use the XLA engine"
+    )
+
+
+def test_a_truncated_library_is_rebuilt_not_loaded(tmp_path, monkeypatch):
+    rebuilt = native_truncated(tmp_path, monkeypatch)
+    assert re.search(r"\(rebuilt: the cached library is 100 bytes, \d+ when built \(truncated or replaced\)\)$", rebuilt)
+
+
+def test_a_library_that_does_not_load_names_the_file_to_delete(tmp_path, monkeypatch):
+    assert "lib.so) and run make native); training will use the XLA engine" in native_does_not_load(tmp_path, monkeypatch)
