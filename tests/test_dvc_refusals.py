@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import pipeline
+import pytest
 import yaml
+
+pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
 
 PROTECTED = ("data", "models", "metrics")
 

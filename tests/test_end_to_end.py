@@ -6,12 +6,15 @@ import sys
 
 import numpy as np
 import pipeline
+import pytest
 
 from lecun1989 import runtime
 from lecun1989.evaluation import scoring
 from lecun1989.pipeline.params import load_params
 from lecun1989.training import checkpoint
 from lecun1989.training.guards import NOT_LEARNED_PCT
+
+pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
 
 
 def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):

@@ -14,7 +14,9 @@ from lecun1989.pipeline.params import load_params
 
 
 def variant(init_name, output_bias_init=-1.0):
-    return load_params(ROOT / "params.yaml").variants["lecun1989"].model_copy(update={"init": init_name, "output_bias_init": output_bias_init})
+    return (
+        load_params(ROOT / "params.yaml").variants["lecun1989"].model_copy(update={"init": init_name, "output_bias_init": output_bias_init})
+    )
 
 
 def flax_init(v, key):

@@ -16,6 +16,8 @@ from dvc_render.vega import VegaRenderer
 from pipeline import ROOT
 from test_readme_commands import code_blocks, commands, fresh_shell_env
 
+pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
+
 DOCS = (ROOT / "docs/plots.md").read_text()
 RUNNABLE = [commands(body) for marker, body, _ in code_blocks(DOCS) if marker == "runnable"]
 PAGE_COMMANDS = ("make plots", "dvc plots show")  # the lines that write dvc_plots/index.html

@@ -6,7 +6,10 @@ import stat
 import subprocess
 import sys
 
+import pytest
 from pipeline import ROOT
+
+pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
 
 
 def fake_python(path, version: str):

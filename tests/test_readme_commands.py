@@ -19,6 +19,8 @@ from pipeline import ROOT
 
 from lecun1989.pipeline import errors
 
+pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
+
 README = (ROOT / "README.md").read_text()
 DOCS = {p: p.read_text() for p in sorted((ROOT / "docs").glob("*.md"))}
 RUNNABLE_MARK, NOT_RUN_MARK = "<!-- runnable -->", "<!-- not run -->"
