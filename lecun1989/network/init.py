@@ -9,7 +9,7 @@ ulp between machines. Here every weight is ((bits >> 9 | 0x3f800000 as a float) 
 rounded operations (math.sqrt, not x ** 0.5) and rounded once to float32.
 
 lecun_normal (a truncated normal: XLA's erfinv) has no construction here; its weights come from
-model.INITS as before, the same to within a few ulp on every machine, not to the bit.
+model.INITS, the same to within a few ulp on every machine, not to the bit.
 """
 
 import math
