@@ -131,7 +131,7 @@ def without_comment(command: str) -> str:
 
 def test_every_command_of_docs_scaling_runs_in_a_test_or_shows_its_placeholders():
     tested = {without_comment(c) for c in [*sum(RUN_AND_PUSH.values(), []), *PULL_SHOW_APPLY, *sum(RUNNABLE, [])]}
-    shown = [without_comment(c) for _, body in code_blocks((ROOT / "docs" / "scaling.md").read_text()) for c in commands(body)]
+    shown = [without_comment(c) for _, body, _ in code_blocks((ROOT / "docs" / "scaling.md").read_text()) for c in commands(body)]
     assert len(shown) >= 10
     for command in shown:
         assert command in tested or PLACEHOLDER.search(command), f"docs/scaling.md: not run by a test, no placeholder: {command}"
