@@ -28,11 +28,13 @@ def free_port() -> int:
 
 
 def train(repo, out, extra_env) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "stages.train", "lecun1989", str(repo / "data/prepared/zip1989"), str(out / "model.msgpack")]
-    cmd += [str(out / "curves"), "--params", str(repo / "params.yaml")]
+    """The train stage run in out's folder (a stage writes only inside the folder it runs in), on the
+    tiny repository's params and prepared digits."""
+    cmd = [sys.executable, "-m", "stages.train", "lecun1989", str(repo / "data/prepared/zip1989"), f"{out.name}/model.msgpack"]
+    cmd += [f"{out.name}/curves", "--params", str(repo / "params.yaml")]
     env = {k: v for k, v in pipeline.env().items() if k not in (RUNS, COORDINATOR)}
-    env = {**env, "JAX_PLATFORMS": "cpu", **extra_env}
-    return subprocess.Popen(cmd, cwd=pipeline.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**env, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(pipeline.ROOT), **extra_env}
+    return subprocess.Popen(cmd, cwd=out.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finished(process: subprocess.Popen) -> str:
@@ -55,7 +57,7 @@ def test_two_processes_train_the_single_process_vectorized_runs_bit_for_bit(tiny
     ]
     outputs = [finished(p) for p in processes]
     for output in outputs:  # each process's one CPU device holds 2 of the 4 runs
-        assert "xla engine, vectorized" in output and "2 cpu device(s), 2 process(es)" in output, output
+        assert "training on the xla engine" in output and "vectorized (" in output and "2 cpu device(s), 2 process(es)" in output, output
     assert "epoch 2/2" in outputs[0] and "epoch" not in outputs[1]  # process 1 stays quiet
     assert not (tmp_path / "process1").exists()  # and writes nothing
     assert (tmp_path / "process0/model.msgpack").read_bytes() == (tmp_path / "single/model.msgpack").read_bytes()

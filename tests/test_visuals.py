@@ -283,9 +283,15 @@ def test_readme_figures_tool(tiny_run, tmp_path, monkeypatch):
     spec.loader.exec_module(tool)
     repo, variants = tiny_run
     monkeypatch.chdir(repo)
+    paired = repo / "metrics/paired.json"
+    with pytest.raises(SystemExit):  # the forest plot needs the report stage's paired differences
+        tool.main(["--metrics", "metrics", "--out", str(tmp_path / "none")])
+    paired.write_text("{}")  # what the report writes for one variant: no pairs
     for out in ("a", "b"):
         tool.main(["--metrics", "metrics", "--out", str(tmp_path / out)])
+    paired.unlink()
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(["confusion.png", "learning_curves.png", "reject_curves.png", *(f"misread_{v}.png" for v in variants)])
+    expected = ["confusion.png", "forest.png", "learning_curves.png", "reject_curves.png", *(f"misread_{v}.png" for v in variants)]
+    assert names == sorted(expected)
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
