@@ -4,6 +4,8 @@ every variant of params.yaml give the same parameters and optimizer state from
   AVX-512 where it has it);
 - the standalone driver (driver.cc, no XLA) built by g++ and clang++, for x86-64-v3 and for this
   CPU (-march=native), and cross-compiled for aarch64 and run under qemu-user.
+One more case, 2,000 steps of change4_relu_dropout, produces denormal numbers: the kernel flushes
+them to zero as XLA does (simd.h's FlushDenormals), and a driver built not to flush gets other bits.
 `make check-bits` runs this file (LECUN1989_CHECK_BITS=1; .ci/run calls it) and fails where a compiler
 or qemu is missing; `make test` skips it (its builds take most of a minute)."""
 
@@ -14,8 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from bits import CROSS, build_driver, inputs, library_outputs, run_driver, write_inputs
+from bits import CROSS, STEPS, build_driver, inputs, library_outputs, run_driver, write_inputs
 from helpers import VARIANTS
+
+from lecun1989.training.native import build
 
 pytestmark = pytest.mark.skipif(os.environ.get("LECUN1989_CHECK_BITS") != "1", reason="make check-bits runs it")
 HERE = Path(__file__).resolve().parent
@@ -34,16 +38,20 @@ def need(*tools):
         pytest.fail(f"{', '.join(gone)} not installed: apt-get install clang g++-aarch64-linux-gnu qemu-user")
 
 
+DENORMAL = "change4_relu_dropout, 2000 steps"
+CASES = {**{name: (name, STEPS) for name in VARIANTS}, DENORMAL: ("change4_relu_dropout", 2000)}
+
+
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bits")
-    return {name: write_inputs(inputs(name), folder / f"{name}.in") for name in VARIANTS}
+    return {case: write_inputs(inputs(*CASES[case]), folder / f"{i}.in") for i, case in enumerate(CASES)}
 
 
 @pytest.fixture(scope="module")
 def reference(cases):
-    """Every variant through the library that training loads."""
-    return {name: library_outputs(inputs(name)) for name in cases}
+    """Every case through the library that training loads."""
+    return {case: library_outputs(inputs(*CASES[case])) for case in cases}
 
 
 def test_every_variant_trains_and_the_variants_differ(reference, cases):
@@ -61,6 +69,12 @@ def test_standalone_driver_gives_the_library_bits(name, cases, reference, tmp_pa
     assert not different, f"{name}: other bits for {different}"
 
 
+def test_the_denormal_case_depends_on_flushing_denormals(cases, reference, tmp_path):
+    keeping = build_driver(tmp_path / "keeping", flags=(*build.KERNEL_FLAGS, "-DLECUN1989_KEEP_DENORMALS"))
+    assert run_driver(keeping, cases[DENORMAL]) != reference[DENORMAL]
+    assert all(run_driver(keeping, cases[v]) == reference[v] for v in VARIANTS)  # the other cases never meet one
+
+
 def test_library_built_by_clang_for_this_cpu_gives_the_same_bits(cases, reference, tmp_path):
     need("clang++")
     env = {**os.environ, "CXX": "clang++", "LECUN1989_NATIVE_CACHE": str(tmp_path / "cache"), "JAX_PLATFORMS": "cpu"}
@@ -69,5 +83,5 @@ def test_library_built_by_clang_for_this_cpu_gives_the_same_bits(cases, referenc
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert list((tmp_path / "cache").glob("lecun1989_native-*.so"))  # its own build, not the shared one
-    different = [v for v in cases if (tmp_path / f"{v}.out").read_bytes() != reference[v]]
+    different = [v for v in VARIANTS if (tmp_path / f"{v}.out").read_bytes() != reference[v]]
     assert not different, f"other bits for {different}"

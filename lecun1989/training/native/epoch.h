@@ -84,6 +84,7 @@ inline Hyper make_hyper(double b1, double b2, double eps, double weight_decay) {
 }
 
 inline void run_epoch(int activation, int optimizer, const Epoch& e) {
+  FlushDenormals flush;
   if (activation == TANH) run_optimizer<Tanh>(optimizer, e);
   if (activation == RELU) run_optimizer<Relu>(optimizer, e);
   if (activation == SCALED_TANH) run_optimizer<ScaledTanh>(optimizer, e);

@@ -9,8 +9,9 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
-#if defined(__FMA__)
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
@@ -19,6 +20,36 @@ namespace lecun1989 {
 typedef float V __attribute__((vector_size(32)));
 typedef float V4 __attribute__((vector_size(16)));
 constexpr int W = 8;  // floats per V
+
+// Denormal numbers read and written as zero while it lives, as XLA runs its CPU programs (x86: MXCSR's
+// DAZ and FTZ; aarch64: FPCR.FZ): the reference engines' arithmetic flushes them, and the kernel does
+// so itself so that its bits do not depend on its caller (the standalone driver has no XLA around it).
+// Flushing also spares x86 the microcode assist each denormal costs.
+// LECUN1989_KEEP_DENORMALS makes it do nothing: tests/test_bits.py builds a driver so, to show that
+// its denormal case depends on the flushing.
+class FlushDenormals {
+#if defined(LECUN1989_KEEP_DENORMALS)
+ public:
+  FlushDenormals() {}
+#elif defined(__x86_64__)
+  unsigned saved_ = _mm_getcsr();
+ public:
+  FlushDenormals() { _mm_setcsr(saved_ | 0x8040); }  // DAZ (bit 6) and FTZ (bit 15)
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+#elif defined(__aarch64__)
+  uint64_t saved_;
+ public:
+  FlushDenormals() {
+    asm volatile("mrs %0, fpcr" : "=r"(saved_));
+    asm volatile("msr fpcr, %0" : : "r"(saved_ | (uint64_t(1) << 24)));  // FZ
+  }
+  ~FlushDenormals() { asm volatile("msr fpcr, %0" : : "r"(saved_)); }
+#else
+#error "FlushDenormals: no flush-to-zero control known for this architecture"
+#endif
+  FlushDenormals(const FlushDenormals&) = delete;
+  FlushDenormals& operator=(const FlushDenormals&) = delete;
+};
 
 inline V load(const float* p) {  // any alignment
   V v;
