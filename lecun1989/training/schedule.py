@@ -39,8 +39,8 @@ def _lr64(variant, n_train: int, step: int) -> float:
     return variant.lr
 
 
-def step_scalars(variant, n_train: int, epoch: int, n: int) -> np.ndarray:
-    """(n, 3) float32: for each step of the epoch its learning rate, 1 - b1**t and 1 - b2**t (t = step + 1)."""
+def step_scalars_by_step(variant, n_train: int, epoch: int, n: int) -> np.ndarray:
+    """step_scalars one step at a time: the definition (tests hold step_scalars to it)."""
     steps = range(epoch * n_train, epoch * n_train + n)
     adam = variant.optimizer == "adamw"
     rows = [
@@ -48,3 +48,25 @@ def step_scalars(variant, n_train: int, epoch: int, n: int) -> np.ndarray:
         for i in steps
     ]
     return np.array(rows, np.float64).astype(np.float32)
+
+
+def step_scalars(variant, n_train: int, epoch: int, n: int) -> np.ndarray:
+    """(n, 3) float32: for each step of the epoch its learning rate, 1 - b1**t and 1 - b2**t (t = step + 1).
+    step_scalars_by_step's bits, with numpy's float64 arithmetic (each operation rounded as Python's)
+    over the whole epoch, and math.pow once per distinct power."""
+    first = epoch * n_train
+    steps = np.arange(first, first + n, dtype=np.int64)
+    out = np.ones((n, 3), np.float64)
+    if variant.lr_schedule == "linear":
+        total = variant.epochs * n_train
+        out[:, 0] = (variant.lr - variant.lr_end) * (1.0 - np.minimum(steps, total) / total) + variant.lr_end
+    elif variant.lr_schedule == "geometric_per_epoch":
+        factor = (variant.lr_end / variant.lr) ** (1.0 / max(variant.epochs - 1, 1))
+        epochs, where = np.unique(steps // n_train, return_inverse=True)
+        out[:, 0] = np.array([variant.lr * math.pow(factor, int(e)) for e in epochs])[where]
+    else:
+        out[:, 0] = variant.lr
+    if variant.optimizer == "adamw":
+        for column, b in ((1, ADAM_B1), (2, ADAM_B2)):
+            out[:, column] = 1.0 - np.fromiter((math.pow(b, t) for t in range(first + 1, first + n + 1)), np.float64, n)
+    return out.astype(np.float32)

@@ -28,6 +28,7 @@ class NativeEngine:
         self.variant, self.n_train = variant, n_train
         self.built_for = library.built_for()
         self.kernel = jax.jit(self._epoch)  # the compiled call alone, given the step scalars (the benchmark times it)
+        self._scalars = None  # ((epoch, n), step scalars): the runs of a row share them
 
     def init(self, seed: int) -> State:
         params, key = init_flax(self.variant, seed)
@@ -41,7 +42,10 @@ class NativeEngine:
     def epoch(self, state: State, epoch: int, X, Y, h=None) -> State:
         """h: SDLM's curvature estimate (Flax layout), for SDLM only. Called eagerly: the step scalars
         are computed in float64 by Python (schedule.step_scalars), the rest is one compiled program."""
-        steps = schedule.step_scalars(self.variant, self.n_train, epoch, X.shape[0])
+        key, steps = self._scalars or (None, None)
+        if key != (epoch, X.shape[0]):
+            key, steps = (epoch, X.shape[0]), schedule.step_scalars(self.variant, self.n_train, epoch, X.shape[0])
+            self._scalars = key, steps  # one assignment: threads may compute it twice, never see half of it
         return self.kernel(state, jnp.int32(epoch), X, Y, steps, h)
 
     def _epoch(self, state: State, epoch, X, Y, steps, h=None) -> State:
