@@ -4,9 +4,12 @@ itself or through a folder that holds it: otherwise an edit to that module leave
 that builds them."""
 
 import ast
+import re
 from pathlib import Path
 
 import yaml
+
+from lecun1989.training.native import build
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "lecun1989"
@@ -79,8 +82,22 @@ def test_every_stage_runs_a_module_of_this_checkout():
 
 
 NATIVE = f"{PACKAGE}/training/native"
-TRAINING_ONLY = {f"{NATIVE}/epoch.cc", f"{NATIVE}/backward.h", f"{NATIVE}/optimizers.h"}  # the library's training half
-NATIVE_SOURCES = {f"{NATIVE}/{name}" for name in ("epoch.cc", "predict.cc", "net.h", "backward.h", "optimizers.h", "simd.h")}
+NATIVE_SOURCES = {f"{NATIVE}/{name}" for name in build.SOURCES}
+
+
+def included(source: str) -> set[str]:
+    """source and the folder's headers it includes, transitively (codes.h is written from codes.py)."""
+    seen, todo = set(), [source]
+    while todo:
+        path = todo.pop()
+        if path not in seen and (ROOT / path).is_file():
+            seen.add(path)
+            todo += [f"{NATIVE}/{h}" for h in re.findall(r'^#include "([^"]+)"', (ROOT / path).read_text(), re.M)]
+    return seen
+
+
+FORWARD_PASS = included(f"{NATIVE}/predict.cc")
+TRAINING_ONLY = NATIVE_SOURCES - FORWARD_PASS  # the library's training half
 
 
 def covered(path: str, deps) -> bool:
@@ -92,7 +109,7 @@ def stage_files(body) -> set[str]:
     library where it loads it (for a stage that only predicts, the forward pass's sources)."""
     files = local_files(ROOT / (body["cmd"].split()[2].replace(".", "/") + ".py"))
     if f"{NATIVE}/build.py" in files:
-        files |= NATIVE_SOURCES if f"{NATIVE}/engine.py" in files else NATIVE_SOURCES - TRAINING_ONLY
+        files |= NATIVE_SOURCES if f"{NATIVE}/engine.py" in files else FORWARD_PASS
     return files
 
 
@@ -103,6 +120,11 @@ def test_every_stage_depends_on_the_modules_it_runs():
         if lacking:
             missing[name] = sorted(lacking)
     assert not missing, f"stages whose deps miss modules they run: {missing}"
+
+
+def test_the_native_sources_split_into_forward_pass_and_training():
+    assert FORWARD_PASS <= NATIVE_SOURCES and f"{NATIVE}/forward8.h" in FORWARD_PASS
+    assert {f"{NATIVE}/epoch.cc", f"{NATIVE}/backward.h", f"{NATIVE}/optimizers.h", f"{NATIVE}/draws.h"} <= TRAINING_ONLY
 
 
 def test_evaluation_depends_on_no_training_code():
