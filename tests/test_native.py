@@ -113,7 +113,7 @@ def test_vectorized_runs_train_on_xla_with_one_line_or_refuse_native(fresh_lines
     (line,) = [r.getMessage() for r in caplog.records if "native" in r.getMessage()]
     assert line.startswith(
         "variant: native CPU engine unavailable (runs are vectorized (LECUN1989_RUNS), the native engine trains one run per thread); "
-        "training on the XLA engine"
+        "training on the XLA engine (the model records it): LECUN1989_RUNS=threads for the native engine, or LECUN1989_ENGINE=xla to choose XLA"
     )
 
 
@@ -220,6 +220,7 @@ def test_without_a_compiler_training_falls_back_to_xla_with_one_line(no_compiler
         trainers[0].train_epoch(trainers[0].init(), 0, X, Y)
     lines = [r.getMessage() for r in caplog.records if "native" in r.getMessage()]
     assert len(lines) == 1 and "native CPU engine unavailable" in lines[0] and "no-such-g++" in lines[0], lines
+    assert "make native for the native engine, or LECUN1989_ENGINE=xla to choose XLA" in lines[0]
 
 
 def test_native_asked_for_but_unavailable_is_one_clear_error(no_compiler):

@@ -56,8 +56,11 @@ class Runs:
         if engine != "reference":
             chosen, why_not = engines.choose(variant, engine, vectorized=mode == "vectorized")
             if why_not:
+                native = "LECUN1989_RUNS=threads" if mode == "vectorized" else "make native" if jax.default_backend() == "cpu" else ""
                 _say(
-                    f"{name}: native CPU engine unavailable ({why_not}); training on the XLA engine (the model records it): make native, or LECUN1989_ENGINE=xla to choose it"
+                    f"{name}: native CPU engine unavailable ({why_not}); training on the XLA engine (the model records it): "
+                    + (f"{native} for the native engine, or " if native else "")
+                    + "LECUN1989_ENGINE=xla to choose XLA"
                 )
         self.engine = make_engine(chosen, variant, n_train)
         self.mode = mode
