@@ -65,6 +65,11 @@ def score(outputs: np.ndarray, labels: np.ndarray, loss: str) -> dict:
     }
 
 
+def stack_runs(scores: list[dict]) -> dict:
+    """score's dicts of one run each -> the dict score gives for all the runs at once (every value is per run)."""
+    return {key: np.concatenate([s[key] for s in scores]) for key in scores[0]}
+
+
 def spread(values) -> dict:
     """mean, sample std (0 for one value), min and max of per-run values, rounded to SIGNIFICANT digits."""
     values = np.asarray(values, np.float64)

@@ -112,15 +112,12 @@ class Runs:
         def train(i):
             return self._train_run(states[i], epoch, run_data(X, i), run_data(Y, i))
 
-        def predict(i, j, state):
-            return np.asarray(self._predict(state.params, run_data(splits[names[j]][0], i)))
+        def predict_and_score(i, j, state):  # run i on split j, scored here: on the pool, not after it
+            x, y = (run_data(d, i) for d in splits[names[j]])
+            return scoring.score(np.asarray(self._predict(state.params, x))[None], np.asarray(y)[None], self.variant.loss)
 
-        states, outputs = each_run_then(train, predict, len(self.seeds), len(names))
-        scores = {}
-        for j, split in enumerate(names):
-            labels = np.stack([np.asarray(run_data(splits[split][1], i)) for i in range(len(self.seeds))])
-            scores[split] = scoring.score(np.stack([row[j] for row in outputs]), labels, self.variant.loss)
-        return states, scores
+        states, scored = each_run_then(train, predict_and_score, len(self.seeds), len(names))
+        return states, {split: scoring.stack_runs([row[j] for row in scored]) for j, split in enumerate(names)}
 
     def params(self, states) -> dict:
         """Every run's parameters in the Flax layout, stacked on a leading run axis (the model file's)."""
