@@ -48,3 +48,20 @@ def test_written_out_tanh_and_tree_sum():
     np.testing.assert_allclose(hessian_fixed.tree_sum(x), x.sum(0), rtol=0, atol=1e-14)
     # (1 + 1e-16) + (1e-16 - 1) = 1 - (1 - 2^-53): its own order (in sequence, 1 + 1e-16 + 1e-16 - 1 = 0)
     assert hessian_fixed.tree_sum(np.array([1.0, 1e-16, 1e-16, -1.0])) == 2.0**-53
+
+
+def pairwise(rows: list) -> float:
+    """tree_sum's tree written as a recursion: row i plus row i + half, an odd length's last row carried."""
+    if len(rows) == 1:
+        return rows[0]
+    half = len(rows) // 2
+    return pairwise([rows[i] + rows[i + half] for i in range(half)] + rows[2 * half :])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 7, 8, 125, 1001])
+def test_tree_sum_is_its_tree_and_leaves_its_input(n):
+    x = np.random.default_rng(n).standard_normal((n, 2)) * 10.0 ** np.random.default_rng(n + 1).integers(-8, 8, (n, 1))
+    kept = x.copy()
+    want = np.array([pairwise(list(x[:, c])) for c in range(2)])
+    assert hessian_fixed.tree_sum(x).tobytes() == want.tobytes()
+    assert x.tobytes() == kept.tobytes()
