@@ -222,11 +222,14 @@ def _parse_libsvm(text: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     for row, line in enumerate(lines):
         try:
             label, *pairs = line.split()
-            indices, values = np.array([pair.split(b":") for pair in pairs], np.bytes_).reshape(-1, 2).T
-            indices, digit = indices.astype(np.int64) - 1, int(label) - 1
+            pairs = [pair.split(b":") for pair in pairs]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("a pair without one colon")
+            indices, digit = np.array([int(i) for i, _ in pairs], np.int64) - 1, int(label) - 1
+            values = np.array([float(v) for _, v in pairs], np.float64)
             if not 0 <= digit <= 9 or (indices.size and (indices[0] < 0 or indices[-1] >= PIXELS or (np.diff(indices) <= 0).any())):
                 raise ValueError("label or index out of range")
-            images[row, indices], labels[row] = values.astype(np.float64), digit
+            images[row, indices], labels[row] = values, digit
         except ValueError as e:
             raise DataError(f"{where}: line {row + 1} is not `label index:value ...` with labels 1..10 and indices 1..256 ({e})") from None
     return _check_images(images.reshape(-1, 16, 16).astype(np.float32), where), labels
