@@ -8,6 +8,7 @@
 #   make verify-quick-update   regenerate verify/quick-expected/ after a deliberate change
 #   make results the results table (metrics/results.md, README.md) and paired differences: dvc repro report
 #   make figures the README's PNGs (docs/figures) from the metrics and plots of the last run
+#   make digits-figure   the same and docs/figures/digits.png, USPS beside MNIST (needs the downloads of make repro)
 #   make plots   dvc plots show: every plot of dvc.yaml in dvc_plots/index.html, a page that works offline
 #   make plots-template   that page's template (.dvc/offline-plots.html) from the pinned vl-convert-python
 #   make metrics-diff   `dvc metrics diff --md` of the workspace against BASE (default HEAD)
@@ -30,7 +31,7 @@ UV_ENV := UV_PYTHON="$(PYTHON)" UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT
 BASE ?= HEAD
 VERIFY_ARGS ?=
 
-.PHONY: repro test test-fast lint venv native check-bits bench results figures plots plots-template verify verify-quick verify-quick-update metrics-diff \
+.PHONY: repro test test-fast lint venv native check-bits bench results figures digits-figure plots plots-template verify verify-quick verify-quick-update metrics-diff \
 	exp-run exp-push exp-pull exp-show sweep-matrix
 
 venv: $(STAMP) native
@@ -82,6 +83,9 @@ verify-quick-update: $(STAMP)
 
 figures: $(STAMP)
 	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures
+
+digits-figure: $(STAMP)
+	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures --data data
 
 plots: $(STAMP)
 	$(RUN) dvc plots show

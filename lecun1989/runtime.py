@@ -7,6 +7,7 @@ anything; no other module of the package reads the environment or changes JAX's 
   LECUN1989_RUNS        threads (default on the CPU) | vectorized (default on accelerators)
   LECUN1989_JAX_CACHE   JAX's compilation cache folder, or 0 for none (default: per-user cache)
   LECUN1989_NATIVE_CACHE  the native engine's build folder (default: per-user cache)
+  LECUN1989_DOWNLOAD_CACHE  where the checked USPS download is kept (default: per-user cache)
   LECUN1989_XLA_FLAGS   0: XLA's own CPU defaults instead of XLA_CPU_FLAGS below
   CXX                   the native engine's compiler (default g++)
   JAX_COORDINATOR_ADDRESS  host:port of process 0: train over several processes (training/distributed.py),
@@ -98,6 +99,11 @@ def cache_dir(name: str, env: str) -> Path:
 
 def native_cache() -> Path:
     return cache_dir("native", "LECUN1989_NATIVE_CACHE")
+
+
+def download_cache() -> Path:
+    """Where checked downloads are kept for the next run (the USPS sdist)."""
+    return cache_dir("downloads", "LECUN1989_DOWNLOAD_CACHE")
 
 
 def interactive() -> bool:

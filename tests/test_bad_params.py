@@ -17,7 +17,8 @@ from pipeline import ROOT
 
 OUTPUTS = {  # each stage's command line, all paths relative to an empty folder
     "download": ["raw"],
-    "preprocess": ["zip1989", "raw", "prepared"],
+    "preprocess": ["zip1989", "raw", "usps_raw", "prepared"],
+    "download_usps": ["usps_raw"],
     "train": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/curves/lecun1989"],
     "evaluate": ["lecun1989", "prepared", "models/lecun1989.msgpack", "metrics/lecun1989.json", "metrics/per_run/lecun1989.json"],
 }
@@ -63,6 +64,22 @@ CASES = [  # stage, edit, key path, value, expected words of the message
     ("train", SET, "variants.lecun1989_paper.sdlm.hessian_samples", 8000, ["hessian_samples = 8000", "datasets.zip1989.n_train = 7291"]),
     ("train", SET, "variants.lecun1989_paper.lr_end", None, ["variants.lecun1989_paper", "lr_schedule 'geometric_per_epoch'", "last step"]),
     ("train", SET, "variants.lecun1989_paper.activation", "sigmoid", ["'tanh', 'scaled_tanh' or 'relu'"]),
+    # USPS: its own keys, no pair across databases, the paper's split needs its files
+    ("preprocess", SET, "datasets.usps.n_val", 100, ["datasets.usps.n_val = 100", "unknown key", "database, split, draws"]),
+    ("preprocess", SET, "datasets.usps.split", "random", ["datasets.usps.split = 'random'", "'resplit' or 'paper'"]),
+    ("preprocess", SET, "datasets.usps.database", "kmnist", ["datasets.usps.database = 'kmnist'", "database: mnist or database: usps"]),
+    ("preprocess", DELETE, "datasets.zip1989.database", None, ["datasets.zip1989.database = None", "database: mnist or database: usps"]),
+    ("evaluate", SET, "variants.change4_usps.baseline", "change4_relu_dropout", ["change4_usps", "USPS", "MNIST", "across databases"]),
+    ("train", SET, "variants.lecun1989_usps.baseline", "lecun1989", ["lecun1989_usps", "across databases", "give a baseline on USPS"]),
+    ("preprocess", SET, "datasets.usps.split", "paper", ["datasets.usps", "with split 'paper'", "one fixed draw"]),
+    (
+        "train",
+        SET,
+        "datasets.usps",
+        {"database": "usps", "split": "paper", "draws": [0]},
+        ["split = 'paper' needs data.usps_paper_split", "usps.bz2"],
+    ),
+    ("download_usps", SET, "data.usps_paper_split", 7, ["data.usps_paper_split = 7", "valid string"]),
 ]
 
 
@@ -145,3 +162,12 @@ def test_committed_params_are_valid():
     assert p.datasets["mnist50k"].n_test == p.datasets["zip1989"].n_test
     assert p.baseline_of("lecun1989_50k") == "lecun1989" and p.variants["lecun1989_50k"].epochs == 100
     assert p.baseline_of("change4_50k") == "change4_relu_dropout"
+    # the USPS rows: MNIST's hyperparameters, no validation digits, paired within USPS only
+    assert p.baseline_of("lecun1989_usps") is None and p.datasets["usps"].n_val == 0
+    assert {p.baseline_of(n) for n in ("lecun1989_paper_usps", "change4_usps")} == {"lecun1989_usps"}
+    for usps, mnist in (
+        ("lecun1989_usps", "lecun1989"),
+        ("lecun1989_paper_usps", "lecun1989_paper"),
+        ("change4_usps", "change4_relu_dropout"),
+    ):
+        assert p.variants[usps].model_dump(exclude={"dataset", "baseline"}) == p.variants[mnist].model_dump(exclude={"dataset", "baseline"})

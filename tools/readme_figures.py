@@ -10,6 +10,9 @@ OUT_DIR/reject_curves.png (error on the kept test digits vs the share rejected, 
 OUT_DIR/confusion.png (test-set confusions, runs pooled, diagonal left out), OUT_DIR/forest.png
 (every compared pair's mean paired difference of test error with its 95 % interval) and
 OUT_DIR/misread_<variant>.png (a copy of the evaluate stage's picture).
+With --data (the download stages' folders, after `make repro`): OUT_DIR/digits.png, the first ten
+digits of every class of USPS (the paper's digits, as stored) beside the first ten of MNIST's training
+digits at 16x16 (as the MNIST rows see them).
 """
 
 import argparse
@@ -153,11 +156,41 @@ def forest(metrics_dir: Path) -> bytes:
     return figures.png_bytes(fig)
 
 
+def digits(data_dir: Path) -> bytes:
+    """Ten digits of every class (rows) from USPS and from MNIST at 16x16, side by side."""
+    from lecun1989.data import idx, usps
+    from lecun1989.data.preprocessing import to_16x16
+
+    mat = data_dir / "USPS" / "raw" / usps.MAT_NAME
+    if not mat.is_file():
+        raise MissingRun(f"{mat} is missing: run `make repro` (or dvc repro download_usps) first")
+    digits = usps.read_resampled(mat)
+    mnist = idx.read_raw(data_dir / "MNIST" / "raw")
+    first = lambda labels: [np.flatnonzero(labels == c)[:10] for c in range(10)]  # noqa: E731
+    sides = {
+        "USPS (the paper's zip-code digits)": digits["images"][np.concatenate(first(digits["labels"]))],
+        "MNIST, resized to 16x16": to_16x16(mnist["train_images"][np.concatenate(first(mnist["train_labels"]))], antialias=True),
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.9))
+    for ax, (title, images) in zip(axes, sides.items()):
+        grid = np.full((10 * 17 - 1, 10 * 17 - 1), -1.0)
+        for k, image in enumerate(images):
+            r, c = divmod(k, 10)
+            grid[17 * r : 17 * r + 16, 17 * c : 17 * c + 16] = image
+        ax.imshow(grid, cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_axis_off()
+    fig.suptitle("The first ten digits of each class, 0 (top) to 9", fontsize=11)
+    fig.tight_layout()
+    return figures.png_bytes(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--metrics", default="metrics", help="the pipeline's metrics folder (default metrics)")
     parser.add_argument("--out", default="docs/figures", help="output folder (default docs/figures)")
     parser.add_argument("--params", default="params.yaml", help="the params file (default params.yaml)")
+    parser.add_argument("--data", type=Path, help="the data folder of a run (data): also write digits.png from its downloads")
     args = parser.parse_args(argv)
 
     metrics_dir, out = Path(args.metrics), Path(args.out)
@@ -174,6 +207,8 @@ def main(argv=None):
             if not png.is_file():
                 raise MissingRun(f"{png} is missing: run `make repro` (or dvc repro) first")
             pictures[f"misread_{v}.png"] = png.read_bytes()
+        if args.data:
+            pictures["digits.png"] = digits(args.data)
     except MissingRun as e:
         print(f"readme_figures: {e}", file=sys.stderr)
         sys.exit(1)

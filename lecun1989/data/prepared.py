@@ -96,6 +96,8 @@ def load(prepared_dir) -> dict[str, dict[str, np.ndarray]]:
         x, y = splits[split]["x"], splits[split]["y"]
         if x.dtype.kind != "f" or y.dtype.kind not in "iu" or x.ndim != 3 or x.shape[1:] != (16, 16) or y.shape != x.shape[:1]:
             raise DataError(f"{prepared_dir}: {split} split is incomplete or misshapen; {RERUN}")
-        if not np.isfinite(x).all() or x.min() < -1 or x.max() > 1 or y.min() < 0 or y.max() > 9:
+        if split != "val" and not len(x):  # only the validation split may be empty (USPS has none)
+            raise DataError(f"{prepared_dir}: the {split} split holds no digits; {RERUN}")
+        if len(x) and (not np.isfinite(x).all() or x.min() < -1 or x.max() > 1 or y.min() < 0 or y.max() > 9):
             raise DataError(f"{prepared_dir}: {split} values out of range; {RERUN}")
     return splits

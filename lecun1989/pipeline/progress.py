@@ -31,10 +31,11 @@ class Progress:
             return
         # Validation, not test: whoever watches a run to decide something should see the split
         # that decisions are made on (the test error is in the curves).
-        tr, va = scores["train"], scores["val"]
-        numbers = (
-            f"train loss {tr['loss'].mean():.4g} error {tr['error'].mean():.2f}% | "
-            f"val loss {va['loss'].mean():.4g} error {va['error'].mean():.2f}%"
+        # A dataset without validation digits (USPS) shows its training numbers alone.
+        numbers = " | ".join(
+            f"{split} loss {scores[split]['loss'].mean():.4g} error {scores[split]['error'].mean():.2f}%"
+            for split in ("train", "val")
+            if split in scores
         )
         if self.bar is not None:
             self.bar.set_postfix_str(numbers, refresh=False)

@@ -36,7 +36,8 @@ def run_label(draw: int, seed: int) -> str:
 
 
 def load_splits(prepared_dir, runs: VariantRuns) -> dict:
-    """{split: (X, Y)}: lists with one array per run (its draw's digits, one device copy per draw)."""
+    """{split: (X, Y)}: lists with one array per run (its draw's digits, one device copy per draw), for
+    the splits that hold digits: a dataset without validation digits (USPS) has no "val"."""
     import jax.numpy as jnp
     import numpy as np
 
@@ -45,4 +46,5 @@ def load_splits(prepared_dir, runs: VariantRuns) -> dict:
     draws = dict.fromkeys(runs.draws)
     data = {d: prepared.load(prepared.draw_dir(prepared_dir, d)) for d in draws}
     arrays = {d: {split: (jnp.asarray(s["x"]), jnp.asarray(s["y"].astype(np.int32))) for split, s in data[d].items()} for d in draws}
-    return {split: ([arrays[d][split][0] for d in runs.draws], [arrays[d][split][1] for d in runs.draws]) for split in prepared.SPLITS}
+    present = [split for split in prepared.SPLITS if all(len(data[d][split]["y"]) for d in draws)]
+    return {split: ([arrays[d][split][0] for d in runs.draws], [arrays[d][split][1] for d in runs.draws]) for split in present}

@@ -38,10 +38,12 @@ def pair_names(key: str) -> tuple[str, str]:
     return name, base
 
 
-def block(paired: dict) -> str:
-    """The generated reading: one line per pair, the variant's test error against its baseline's."""
+def block(paired: dict, notes: dict | None = None) -> str:
+    """The generated reading: one line per pair, the variant's test error against its baseline's;
+    notes: {pair key: where its test digits come from} for the pairs not on MNIST."""
     lines = []
     for key, entry in paired.items():
         name, base = pair_names(key)
-        lines.append(f"- **{name}** against {base}: {sentence(entry)}.")
+        where = f" ({notes[key]})" if notes and key in notes else ""
+        lines.append(f"- **{name}** against {base}{where}: {sentence(entry)}.")
     return "\n".join(lines)

@@ -38,6 +38,8 @@ RESULTS_TABLE, RESULTS_READING, RUNS_NEEDED = "results-table", "results-reading"
 BLOCKS = {README: (RESULTS_TABLE, RESULTS_READING), STATISTICS: (RUNS_NEEDED,)}
 
 # Single-run test errors (%) published by the paper and the other reproductions (docs/anchors.md).
+# The paper's figures are on its own digits: beside the USPS rows, all of them (its test set, not a resplit).
+PAPER_USPS = "5.00 test, 0.14 train, 12.1 rejected, MSE 2.5e-3 train / 1.8e-2 test (its own test set)"
 ANCHORS = {
     "lecun1989": {"paper": "5.00", "seed": "3.69", "karpathy": "4.09"},
     "change1_softmax": {"seed": "4.14", "karpathy": "4.38"},
@@ -47,7 +49,11 @@ ANCHORS = {
     "lecun1989_50k": {"karpathy": "2.74 (blog)"},
     "change4_50k": {"karpathy": "1.25 (blog)"},
     "lecun1989_paper": {"paper": "5.00"},
+    "lecun1989_usps": {"paper": PAPER_USPS},
+    "lecun1989_paper_usps": {"paper": PAPER_USPS},
 }
+# How each database's test digits are drawn, for the reading of its pairs.
+SPLIT_NOTE = {"resplit": "USPS, stratified resplits of the paper's 9,298 digits", "paper": "USPS, the paper's own split"}
 
 
 def read_runs(root: Path, name: str) -> dict:
@@ -57,7 +63,8 @@ def read_runs(root: Path, name: str) -> dict:
     try:
         runs = json.loads(path.read_text())
         n = len(run_keys(runs))
-        columns = [runs[split]["error_pct"] for split in ("train", "val", "test")] + [runs["test"]["reject_for_1pct_error"]]
+        splits = [split for split in ("train", "val", "test") if split != "val" or split in runs]  # USPS has no val
+        columns = [runs[split][q] for split in splits for q in ("error_pct", "loss")] + [runs["test"]["reject_for_1pct_error"]]
         if any(len(c) != n or not all(isinstance(v, int | float) for v in c) for c in columns):
             raise ValueError("a column of the wrong length or type")
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
@@ -101,12 +108,16 @@ def fmt_spread(values) -> str:
     return f"{s['mean']:.2f} ± {s['std']:.2f} ({s['min']:.2f}–{s['max']:.2f})"
 
 
+def mean_or_dash(r: dict, split: str, quantity: str, fmt: str) -> str:
+    return format(np.mean(r[split][quantity]), fmt) if split in r else "—"
+
+
 def table(params, runs: dict[str, dict], paired: dict) -> str:
     rows = [
-        "| variant | train digits | epochs | runs (draws × seeds) | test error % mean ± std (min–max) | per-draw means | "
+        "| variant | database | train digits | epochs | runs (draws × seeds) | test error % mean ± std (min–max) | per-draw means | "
         "paired Δ test error vs baseline, points (mean ± std) | paired Δ 95 % CI | p: sign test, McNemar | train error % | val error % | rejected for 1% test error, % "
-        "| paper 1989 | seed notebook | karpathy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| MSE train / test | paper 1989 | seed notebook | karpathy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, v in params.variants.items():
         r, ds = runs[name], params.datasets[v.dataset]
@@ -119,11 +130,12 @@ def table(params, runs: dict[str, dict], paired: dict) -> str:
         tests = "—" if p is None else f"{fmt_p(p['sign_test_p'])}, " + (fmt_p(p["mcnemar"]["p"]) if "mcnemar" in p else "—")
         anchor = ANCHORS.get(name, {})
         reject = scoring.spread(r["test"]["reject_for_1pct_error"])
+        mse = f"{mean_or_dash(r, 'train', 'loss', '.1e')} / {mean_or_dash(r, 'test', 'loss', '.1e')}" if v.loss == "mse" else "—"
         rows.append(
-            f"| {name} | {ds.n_train:,} | {v.epochs} | {len(test)} ({len(ds.draws)} × {v.n_seeds}) | {fmt_spread(test)} "
+            f"| {name} | {ds.database.upper()} | {ds.n_train:,} | {v.epochs} | {len(test)} ({len(ds.draws)} × {v.n_seeds}) | {fmt_spread(test)} "
             f"| {min(draw_means):.2f}–{max(draw_means):.2f} | {delta} | {ci} | {tests} "
-            f"| {np.mean(r['train']['error_pct']):.2f} | {np.mean(r['val']['error_pct']):.2f} | {reject['mean']:.1f} ± {reject['std']:.1f} "
-            f"| {anchor.get('paper', '—')} | {anchor.get('seed', '—')} | {anchor.get('karpathy', '—')} |"
+            f"| {mean_or_dash(r, 'train', 'error_pct', '.2f')} | {mean_or_dash(r, 'val', 'error_pct', '.2f')} | {reject['mean']:.1f} ± {reject['std']:.1f} "
+            f"| {mse} | {anchor.get('paper', '—')} | {anchor.get('seed', '—')} | {anchor.get('karpathy', '—')} |"
         )
     return "\n".join(rows)
 
@@ -141,6 +153,16 @@ def replaced(text: str, block: str, new: str, path: Path = README) -> str:
     return f"{head}{start}\n{new}\n{end}{tail}"
 
 
+def split_notes(params) -> dict[str, str]:
+    """{"<variant>-<baseline>": how the test digits were drawn} for the pairs not on MNIST."""
+    notes = {}
+    for name, v in params.variants.items():
+        ds = params.datasets[v.dataset]
+        if params.baseline_of(name) and ds.database == "usps":
+            notes[f"{name}-{params.baseline_of(name)}"] = SPLIT_NOTE[ds.split]
+    return notes
+
+
 def compute(root: Path):
     """params, {variant: per-run file} and paired.json's content, from params.yaml and metrics/per_run/."""
     params = load_params(root / "params.yaml")
@@ -153,7 +175,7 @@ def outputs(root: Path) -> dict[Path, str]:
     params, runs, paired = compute(root)
     blocks = {
         RESULTS_TABLE: table(params, runs, paired),
-        RESULTS_READING: reading.block(paired),
+        RESULTS_READING: reading.block(paired, split_notes(params)),
         RUNS_NEEDED: runs_needed.table(params, paired),
     }
     out = {PAIRED: json.dumps(paired, indent=2) + "\n", TABLE: f"{blocks[RESULTS_TABLE]}\n\n{blocks[RESULTS_READING]}\n"}
