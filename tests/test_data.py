@@ -361,3 +361,23 @@ def test_validation_digits_are_disjoint_from_the_training_digits(n_train, n_val)
 def test_too_many_train_plus_val_digits_is_refused():
     with pytest.raises(ValueError, match="60000"):
         preprocess.draw_indices(42, 59500, 1000, 2007)
+
+
+def test_a_prepared_draw_without_validation_digits_loads_and_its_runs_have_no_val_split(tmp_path):
+    """A USPS draw: empty val arrays are saved and loaded; the stages' splits leave val out; an empty
+    train or test split is refused."""
+    from types import SimpleNamespace
+
+    from lecun1989.data import prepared
+    from lecun1989.pipeline.variant_runs import load_splits
+
+    def split(n):
+        return {"x": np.zeros((n, 16, 16), np.float32), "y": np.arange(n, dtype=np.uint8) % 10, "index": np.arange(n, dtype=np.int64)}
+
+    prepared.save(tmp_path / "usps", {7: {"train": split(5), "val": split(0), "test": split(3)}})
+    assert len(prepared.load(prepared.draw_dir(tmp_path / "usps", 7))["val"]["x"]) == 0
+    splits = load_splits(tmp_path / "usps", SimpleNamespace(draws=[7, 7]))
+    assert set(splits) == {"train", "test"} and [len(y) for y in splits["test"][1]] == [3, 3]
+    prepared.save(tmp_path / "bad", {7: {"train": split(5), "val": split(0), "test": split(0)}})
+    with pytest.raises(DataError, match="the test split holds no digits"):
+        prepared.load(prepared.draw_dir(tmp_path / "bad", 7))

@@ -150,3 +150,43 @@ def test_generated_blocks_of_readme_and_statistics_are_current():
 
     for path, text in results_table.outputs(ROOT).items():
         assert (ROOT / path).read_text() == text, f"{path} is stale: run python -m lecun1989.reporting.results_table --write"
+
+
+def synthetic_runs(params, seed: int = 0) -> dict:
+    """A per-run file for every variant of params, as the evaluate stage writes one; no val split where
+    the dataset has no validation digits (USPS)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in params.variants:
+        keys = params.runs(name)
+        splits = ["train", "test"] + (["val"] if params.datasets[params.variants[name].dataset].n_val else [])
+        out[name] = {"runs": [{"draw": d, "seed": s} for d, s in keys]}
+        for split in splits:
+            out[name][split] = {"error_pct": rng.uniform(1, 5, len(keys)).tolist(), "loss": rng.uniform(0.01, 0.02, len(keys)).tolist()}
+        out[name]["test"]["reject_for_1pct_error"] = rng.uniform(5, 15, len(keys)).tolist()
+    return out
+
+
+def test_results_table_rows_without_validation_digits_and_with_mse():
+    """USPS rows: a dash for the val error, the database named, the MSE shown for mse rows only,
+    and the paper's own figures beside the USPS rows; the reading says how their test digits were drawn."""
+    from pipeline import ROOT
+
+    from lecun1989.reporting import results_table
+
+    params = results_table.load_params(ROOT / "params.yaml")
+    runs = synthetic_runs(params)
+    pairs = results_table.paired_all(params, runs)
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in results_table.table(params, runs, pairs).splitlines()[2:]}
+    header = results_table.table(params, runs, pairs).splitlines()[0].split(" | ")
+    col = {name: header.index(name) for name in ("database", "val error %", "MSE train / test", "paper 1989")}
+    assert rows["lecun1989_usps"][col["database"]] == "USPS" and rows["lecun1989"][col["database"]] == "MNIST"
+    assert rows["lecun1989_usps"][col["val error %"]] == "—" and rows["lecun1989"][col["val error %"]] != "—"
+    mse = np.mean(runs["lecun1989_usps"]["train"]["loss"])
+    assert rows["lecun1989_usps"][col["MSE train / test"]].startswith(f"{mse:.1e} / ")
+    assert rows["change4_usps"][col["MSE train / test"]] == "—"  # softmax cross-entropy: no MSE
+    assert "0.14 train" in rows["lecun1989_paper_usps"][col["paper 1989"]]
+    assert set(pairs) >= {"lecun1989_paper_usps-lecun1989_usps", "change4_usps-lecun1989_usps"}
+    assert not any(key.startswith("lecun1989_usps-") for key in pairs)  # the first USPS row has no MNIST baseline
+    text = reading.block(pairs, results_table.split_notes(params))
+    assert "**change4_usps** against lecun1989_usps (USPS, stratified resplits of the paper's 9,298 digits):" in text
