@@ -68,7 +68,10 @@ def test_the_reading_says_whether_each_claim_held_and_how_many():
     assert lines[0].endswith("pairs below zero); held on independent runs.")
     assert lines[1].endswith("did not hold on independent runs: no detectable difference (95 % CI -0.30 to +0.50).")
     assert lines[2] == "- **d** against c: no detectable difference (95 % CI -0.20 to +0.40)."
-    assert lines[-1] == "1 of 2 claims held on independent runs ([docs/independent-runs.md](docs/independent-runs.md)); not retried there: d-c."
+    assert (
+        lines[-1]
+        == "1 of 2 claims held on independent runs ([docs/independent-runs.md](docs/independent-runs.md)); not retried there: d-c."
+    )
     assert reading.block(paired) == "\n".join(lines[:3]).replace("; held on independent runs", "").replace(
         "; did not hold on independent runs: no detectable difference (95 % CI -0.30 to +0.50)", ""
     )

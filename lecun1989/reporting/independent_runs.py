@@ -49,7 +49,9 @@ def claims(paired: dict, other_paired: dict) -> list[dict]:
     for key, entry in paired.items():
         if key in other_paired:
             there = other_paired[key]
-            out.append({"pair": key, "here": reading.sentence(entry), "there": reading.sentence(there), "holds": reading.holds(entry, there)})
+            out.append(
+                {"pair": key, "here": reading.sentence(entry), "there": reading.sentence(there), "holds": reading.holds(entry, there)}
+            )
     return out
 
 
@@ -97,7 +99,9 @@ def main(argv=None):
     rows = claims(paired, other_paired)
     if not rows:
         missing = next(name for name in params.variants if name not in other)
-        raise DataError(f"{args.other / 'per_run' / f'{missing}.json'} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)")
+        raise DataError(
+            f"{args.other / 'per_run' / f'{missing}.json'} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)"
+        )
     left = tuple(key for key in paired if key not in other_paired)
     spans = lambda field: tuple(sorted({r[field] for per_run in rs.values() for r in per_run["runs"]}) for rs in (runs, other))
     write_bytes(args.out, document(rows, args.metrics, args.other, spans("draw"), spans("seed"), left).encode())

@@ -45,7 +45,10 @@ BLOCKS = {README: (RESULTS_SUMMARY, RESULTS_TABLE, RESULTS_READING), STATISTICS:
 INDEPENDENT = Path("metrics/independent/per_run")
 # The rows of the 1989 recipe that the summary places against the published single runs, with the
 # digits they are on; a row params.yaml lacks is left out.
-SUMMARY_ROWS = {"lecun1989": ("on MNIST", "on its own, harder zip-code digits"), "lecun1989_usps": ("on USPS, the paper's own kind of digits", "")}
+SUMMARY_ROWS = {
+    "lecun1989": ("on MNIST", "on its own, harder zip-code digits"),
+    "lecun1989_usps": ("on USPS, the paper's own kind of digits", ""),
+}
 
 # Single-run test errors (%) published by the paper and the other reproductions (docs/anchors.md).
 ANCHORS = {
