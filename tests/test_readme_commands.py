@@ -29,7 +29,7 @@ PLACEHOLDER = re.compile(r"<[a-z][a-z-]*>")
 COMMAND = re.compile(r"^(\$ |make |dvc |python |git |source |\.venv/|\.uv/|[A-Z_]+=\S* |for |while )")
 QUOTED = re.compile(r"<!-- quoted from (\S+) -->\n(.*?)<!-- end quoted -->", re.S)
 VARIANTS = ("lecun1989", "change2_adamw", "change4_relu_dropout")  # every variant the blocks name
-MAX_LINES, MAX_CHARS = 200, 12_000  # the README is a front door; docs/ holds the reference
+MAX_LINES, MAX_CHARS = 160, 11_000  # the README is a front door; docs/ holds the reference
 
 
 def code_blocks(text: str) -> list[tuple[str | None, list[str], str]]:

@@ -42,7 +42,7 @@ CASES = {
     "vec_k16": "vectorized: 16 seeds vmapped in one program, sharded over all devices",
     "vec_k64": "vectorized: 64 seeds vmapped in one program, sharded over all devices",
     "epochs23": "lecun1989: 23 epochs + per-epoch evaluation of train and test, 1 seed, default engine (s, not /s)",
-    "row_k9": "a row: lecun1989's 9 runs (all on draw 42), 23 epochs + per-epoch evaluation, default engine and runs (s)",
+    "row_k9": "9 runs of lecun1989 side by side (all on draw 42), 23 epochs + per-epoch evaluation, default engine and runs (s)",
     "prep_seed": "baseline: preprocessing, one resize and .at[i].set per image (seed-style)",
     "prep_fast": "preprocessing of all 9,298 digits in one call (lecun1989/data/preprocessing.py)",
     "epoch_vs_kernel_lecun1989": "lecun1989: native epoch through the pipeline's path over the kernel alone, per step (ratio)",

@@ -27,7 +27,7 @@ import subprocess
 import sys
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # a valid git ref component and dvc exp name
-GO_BACK = "git checkout -- params.yaml dvc.lock metrics README.md && dvc checkout"
+GO_BACK = "git checkout -- params.yaml dvc.lock metrics README.md docs/statistics.md && dvc checkout"
 
 
 def fail(message: str):

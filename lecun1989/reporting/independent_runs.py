@@ -5,8 +5,11 @@ gives the experiment that makes one). Writes docs/independent-runs.md:
 
     python -m lecun1989.reporting.independent_runs OTHER_METRICS_DIR [--metrics metrics] [--out docs/independent-runs.md]
 
-The second folder must hold metrics/per_run/<variant>.json for every variant of params.yaml, and share
-no draw and no seed with the first: otherwise it is refused before anything is written.
+The first folder must hold per_run/<variant>.json for every variant of params.yaml; the second holds
+them for the rows it retrains, and each pair whose two rows it holds is checked (the page names the
+others). The second folder must hold at least one pair and share no draw and no seed with the first:
+otherwise it is refused before anything is written. The report stage writes the same verdicts into the
+README's reading (lecun1989/reporting/reading.py, from metrics/independent/per_run/).
 """
 
 import argparse
@@ -22,13 +25,15 @@ from lecun1989.reporting.results_table import markers, paired_all
 BLOCK = "independent-runs"
 
 
-def load_runs(metrics_dir: Path, variants) -> dict[str, dict]:
+def load_runs(metrics_dir: Path, variants, every: bool = True) -> dict[str, dict]:
+    """{variant: its per-run file}; every: each variant must have one (else those present)."""
     runs = {}
     for name in variants:
         path = metrics_dir / "per_run" / f"{name}.json"
-        if not path.is_file():
+        if path.is_file():
+            runs[name] = json.loads(path.read_text())
+        elif every:
             raise DataError(f"{path} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)")
-        runs[name] = json.loads(path.read_text())
     return runs
 
 
@@ -39,15 +44,18 @@ def shared(runs: dict[str, dict], other: dict[str, dict], field: str) -> list[in
 
 
 def claims(paired: dict, other_paired: dict) -> list[dict]:
+    """One row per pair of paired that other_paired holds too."""
     out = []
     for key, entry in paired.items():
-        there = other_paired[key]
-        v, w = reading.verdict(entry), reading.verdict(there)
-        out.append({"pair": key, "here": reading.sentence(entry), "there": reading.sentence(there), "holds": v == w})
+        if key in other_paired:
+            there = other_paired[key]
+            out.append(
+                {"pair": key, "here": reading.sentence(entry), "there": reading.sentence(there), "holds": reading.holds(entry, there)}
+            )
     return out
 
 
-def document(rows: list[dict], here: Path, there: Path, draws: tuple, seeds: tuple) -> str:
+def document(rows: list[dict], here: Path, there: Path, draws: tuple, seeds: tuple, left: tuple = ()) -> str:
     start, end = markers(BLOCK)
     lines = [
         "# Independent runs",
@@ -66,7 +74,10 @@ def document(rows: list[dict], here: Path, there: Path, draws: tuple, seeds: tup
     ]
     lines += [f"| {r['pair']} | {r['here']} | {r['there']} | {'yes' if r['holds'] else '**no**'} |" for r in rows]
     held = sum(r["holds"] for r in rows)
-    lines += ["", f"{held} of {len(rows)} claims hold.", end, ""]
+    lines += ["", f"{held} of {len(rows)} claims hold."]
+    if left:
+        lines += ["", f"Not retried (the second folder lacks a row of the pair): {', '.join(left)}."]
+    lines += [end, ""]
     return "\n".join(lines)
 
 
@@ -79,14 +90,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     params = load_params(args.params)
-    runs, other = load_runs(args.metrics, params.variants), load_runs(args.other, params.variants)
+    runs, other = load_runs(args.metrics, params.variants), load_runs(args.other, params.variants, every=False)
     for field in ("draw", "seed"):
         both = shared(runs, other, field)
         if both:
             raise DataError(f"{args.metrics} and {args.other} share {field}s {both}: the second must be trained on other draws and seeds")
-    rows = claims(paired_all(params, runs), paired_all(params, other))
+    paired, other_paired = paired_all(params, runs), paired_all(params, other)
+    rows = claims(paired, other_paired)
+    if not rows:
+        missing = next(name for name in params.variants if name not in other)
+        raise DataError(
+            f"{args.other / 'per_run' / f'{missing}.json'} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)"
+        )
+    left = tuple(key for key in paired if key not in other_paired)
     spans = lambda field: tuple(sorted({r[field] for per_run in rs.values() for r in per_run["runs"]}) for rs in (runs, other))
-    write_bytes(args.out, document(rows, args.metrics, args.other, spans("draw"), spans("seed")).encode())
+    write_bytes(args.out, document(rows, args.metrics, args.other, spans("draw"), spans("seed"), left).encode())
     print(f"independent_runs: {sum(r['holds'] for r in rows)} of {len(rows)} claims hold -> {args.out}")
 
 

@@ -3,8 +3,8 @@ typed by hand). Run from the repository root (dvc.yaml's `report` stage does):
 
     python -m lecun1989.reporting.results_table            # print the table
     python -m lecun1989.reporting.results_table --write    # write metrics/paired.json, metrics/results.md,
-                                                           # the table and its reading in README.md and
-                                                           # the runs-needed table in docs/statistics.md
+                                                           # the summary, table and reading in README.md
+                                                           # and the runs-needed table in docs/statistics.md
     python -m lecun1989.reporting.results_table --check    # exit 1 if any of them is stale
 
 A row's numbers are over all its runs (subset draws x seeds). The paired difference compares a variant
@@ -16,6 +16,11 @@ over the runs (n_below_zero, n_above_zero, n_ties, sign_test_p: two-sided, exact
 where both per-run files list their misread test digits, McNemar's exact test pooled over the runs
 (mcnemar: only_variant_wrong, only_baseline_wrong, p); without them it is skipped, said in one line on
 stderr. docs/statistics.md says what each one means.
+
+The reading says, for every pair whose two rows have per-run files in metrics/independent/per_run/
+(runs on other draws and seeds, docs/statistics.md), whether its claim held there, and how many did.
+The summary above the table places the 1989 row (`lecun1989`, and `lecun1989_usps` where params.yaml
+has it) against the paper's and the other reproductions' single runs.
 """
 
 import argparse
@@ -34,8 +39,16 @@ from lecun1989.reporting.paired import compare, has_misread, matched, run_keys
 
 PAIRED, TABLE, README, STATISTICS = Path("metrics/paired.json"), Path("metrics/results.md"), Path("README.md"), Path("docs/statistics.md")
 # The generated blocks of hand-written files, each between <!-- NAME:start --> and <!-- NAME:end -->.
-RESULTS_TABLE, RESULTS_READING, RUNS_NEEDED = "results-table", "results-reading", "runs-needed"
-BLOCKS = {README: (RESULTS_TABLE, RESULTS_READING), STATISTICS: (RUNS_NEEDED,)}
+RESULTS_SUMMARY, RESULTS_TABLE, RESULTS_READING, RUNS_NEEDED = "results-summary", "results-table", "results-reading", "runs-needed"
+BLOCKS = {README: (RESULTS_SUMMARY, RESULTS_TABLE, RESULTS_READING), STATISTICS: (RUNS_NEEDED,)}
+# The per-run files of the same rows trained on other draws and seeds (docs/statistics.md).
+INDEPENDENT = Path("metrics/independent/per_run")
+# The rows of the 1989 recipe that the summary places against the published single runs, with the
+# digits they are on; a row params.yaml lacks is left out.
+SUMMARY_ROWS = {
+    "lecun1989": ("on MNIST", "on its own, harder zip-code digits"),
+    "lecun1989_usps": ("on the paper's own USPS digits, resplit", "on its own, harder test split"),
+}
 
 # Single-run test errors (%) published by the paper and the other reproductions (docs/anchors.md).
 # The paper's figures are on its own digits: beside the USPS rows, all of them (its test set, not a resplit).
@@ -56,8 +69,8 @@ ANCHORS = {
 SPLIT_NOTE = {"resplit": "USPS, stratified resplits of the paper's 9,298 digits", "paper": "USPS, the paper's own split"}
 
 
-def read_runs(root: Path, name: str) -> dict:
-    path = root / "metrics" / "per_run" / f"{name}.json"
+def read_runs(root: Path, name: str, folder: Path = Path("metrics/per_run")) -> dict:
+    path = root / folder / f"{name}.json"
     if not path.is_file():
         raise DataError(f"{path} is missing: run the pipeline first (dvc repro)")
     try:
@@ -76,11 +89,11 @@ def read_runs(root: Path, name: str) -> dict:
 
 def paired_all(params, runs: dict[str, dict]) -> dict:
     """{"<variant>-<baseline>": paired differences of test error %, variant minus baseline} for every
-    variant that has a baseline (the key reads as the subtraction it holds)."""
+    variant of runs that has a baseline in runs (the key reads as the subtraction it holds)."""
     out = {}
     for name in params.variants:
         base = params.baseline_of(name)
-        if base is None:
+        if base is None or name not in runs or base not in runs:
             continue
         if not matched(runs[name], runs[base]):
             raise DataError(
@@ -89,6 +102,47 @@ def paired_all(params, runs: dict[str, dict]) -> dict:
             )
         out[f"{name}-{base}"] = compare(runs, name, base)
     return out
+
+
+def independent_paired(root: Path, params) -> dict:
+    """paired_all over metrics/independent/per_run/: the pairs whose two rows both have a per-run file
+    there ({} without the folder)."""
+    folder = root / INDEPENDENT
+    runs = {name: read_runs(root, name, INDEPENDENT) for name in params.variants if (folder / f"{name}.json").is_file()}
+    return paired_all(params, runs)
+
+
+def place(value: float, low: float, high: float) -> str:
+    """Where a single published run falls against a row's runs."""
+    if value < low:
+        return "below every run"
+    if value > high:
+        return "above every run"
+    return "within the range of the runs"
+
+
+def summary(params, runs: dict[str, dict]) -> str:
+    """One sentence: each row of SUMMARY_ROWS that params has, mean ± std (min–max) of its test error
+    over its runs, and where the paper's and the reproductions' single runs (ANCHORS) fall against them."""
+    labels = {"paper": "the paper's", "seed": "the seed notebook's", "karpathy": "karpathy's"}
+    parts = []
+    for name, (digits, papers) in SUMMARY_ROWS.items():
+        if name not in params.variants:
+            continue
+        test = runs[name]["test"]["error_pct"]
+        s = scoring.spread(test)
+        anchors = ANCHORS.get(name) or {"paper": ANCHORS["lecun1989"]["paper"]}
+        placed = {}
+        for source, value in anchors.items():
+            figure = value.split()[0]
+            note = f" ({papers})" if source == "paper" and papers else ""
+            placed.setdefault(place(float(figure), s["min"], s["max"]), []).append(f"{labels[source]} {figure} %{note}")
+        where = ", ".join(f"{' and '.join(figures)} {'lie' if len(figures) > 1 else 'lies'} {side}" for side, figures in placed.items())
+        parts.append(
+            f"{digits}, the 1989 network trained as the public reproductions train it (`{name}`) misreads "
+            f"{s['mean']:.2f} ± {s['std']:.2f} % of the test digits over {len(test)} runs ({s['min']:.2f}–{s['max']:.2f} %): {where}"
+        )
+    return ("What the table finds: " + "; and ".join(parts) + ".") if parts else ""
 
 
 def mcnemar_skipped(runs: dict[str, dict]) -> str | None:
@@ -173,12 +227,15 @@ def compute(root: Path):
 def outputs(root: Path) -> dict[Path, str]:
     """{path: text} of everything the report writes."""
     params, runs, paired = compute(root)
+    independent = independent_paired(root, params)
     blocks = {
+        RESULTS_SUMMARY: summary(params, runs),
         RESULTS_TABLE: table(params, runs, paired),
-        RESULTS_READING: reading.block(paired, split_notes(params)),
+        RESULTS_READING: reading.block(paired, independent, link=reading.INDEPENDENT_PAGE, notes=split_notes(params)),
         RUNS_NEEDED: runs_needed.table(params, paired),
     }
-    out = {PAIRED: json.dumps(paired, indent=2) + "\n", TABLE: f"{blocks[RESULTS_TABLE]}\n\n{blocks[RESULTS_READING]}\n"}
+    in_metrics = reading.block(paired, independent, link=f"../{reading.INDEPENDENT_PAGE}", notes=split_notes(params))
+    out = {PAIRED: json.dumps(paired, indent=2) + "\n", TABLE: f"{blocks[RESULTS_SUMMARY]}\n\n{blocks[RESULTS_TABLE]}\n\n{in_metrics}\n"}
     for path, names in BLOCKS.items():
         if not (root / path).is_file():
             raise DataError(f"{root / path} is missing: restore it (git checkout -- {path})")
