@@ -97,3 +97,29 @@ def test_evaluate_lists_misread_digits_and_report_pairs_them(tiny_repo):
     m = entry["mcnemar"]
     assert m["only_variant_wrong"] - m["only_baseline_wrong"] == sum(runs[name]["test"]["misses"]) - sum(runs[base]["test"]["misses"])
     assert 0 < m["p"] <= 1 and entry["ci95_low"] <= entry["mean"] <= entry["ci95_high"]
+
+
+def test_a_usps_row_through_dvc_has_no_validation_split_and_draws_the_digits_figure(tmp_path):
+    """The paper's digits end to end: download_usps, a USPS resplit, a row trained and evaluated
+    without validation digits (no val anywhere, a dash in the table), and docs/figures/digits.png
+    redrawn from the run's downloads byte for byte."""
+    params = pipeline.tiny_params(variants=())
+    params["datasets"] = {"usps": {"database": "usps", "split": "resplit", "draws": [42]}}
+    params["variants"] = {"lecun1989_usps": {**yaml_params()["variants"]["lecun1989_usps"], **pipeline.TINY_VARIANT}}
+    repo = pipeline.make_tiny_repo(tmp_path / "repo", params)
+    pipeline.run(["dvc", "repro"], repo)
+    metrics = json.loads((repo / "metrics/lecun1989_usps.json").read_text())
+    assert "val" not in metrics and metrics["train"]["n"] == 7291 and metrics["test"]["n"] == 2007
+    assert not list((repo / "metrics/curves/lecun1989_usps/plots/metrics/mean").glob("val_*"))
+    row = next(line for line in (repo / "metrics/results.md").read_text().splitlines() if line.startswith("| lecun1989_usps |"))
+    assert " | USPS | 7,291 | 2 | 2 (1 × 2) | " in row and " | — | " in row
+    sys.path.insert(0, str(pipeline.ROOT / "tools"))
+    import readme_figures
+
+    assert readme_figures.digits(repo / "data") == (pipeline.ROOT / "docs/figures/digits.png").read_bytes()
+
+
+def yaml_params() -> dict:
+    import yaml
+
+    return yaml.safe_load((pipeline.ROOT / "params.yaml").read_text())
