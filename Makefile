@@ -55,7 +55,11 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 check-bits: $(STAMP)
 	LECUN1989_CHECK_BITS=1 $(RUN) python -m pytest tests/test_bits.py
 
+# dvc_state: DVC rewrites dvc.lock and .dvc/tmp/rwlock in place; a damaged one is named with its fix first.
+DVC_STATE := $(RUN) python -m lecun1989.pipeline.dvc_state
+
 repro: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc repro
 
 test: $(STAMP)
@@ -69,12 +73,15 @@ lint: $(STAMP)
 	$(RUN) ruff format --check .
 
 results: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc repro report
 
 verify: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) python -m lecun1989.reporting.verify $(VERIFY_ARGS)
 
 verify-quick: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) python -m lecun1989.reporting.verify --quick $(VERIFY_ARGS)
 
 verify-quick-update: $(STAMP)

@@ -3,11 +3,11 @@ that stage's own output of the same kind (each format module declares its kind).
 as a mistyped or swapped argument that points at data/, metrics/ or another stage's file, is refused
 by name before the stage does any work, so a slip on the command line never deletes results."""
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from lecun1989.pipeline import readers
 from lecun1989.pipeline.errors import OutputError
 
 
@@ -39,8 +39,8 @@ def file_starting(what: str, prefix: bytes) -> Kind:
 def json_with_key(what: str, key: str) -> Kind:
     def holds(path: Path) -> bool:
         try:
-            return key in json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            return key in readers.json_file(path)
+        except (OSError, readers.Unreadable, TypeError):
             return False
 
     return Kind(what, holds)

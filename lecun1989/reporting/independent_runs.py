@@ -10,14 +10,13 @@ no draw and no seed with the first: otherwise it is refused before anything is w
 """
 
 import argparse
-import json
 from pathlib import Path
 
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
 from lecun1989.pipeline.params import load_params
 from lecun1989.reporting import reading
-from lecun1989.reporting.results_table import markers, paired_all
+from lecun1989.reporting.results_table import markers, paired_all, read_per_run
 
 BLOCK = "independent-runs"
 
@@ -28,7 +27,7 @@ def load_runs(metrics_dir: Path, variants) -> dict[str, dict]:
         path = metrics_dir / "per_run" / f"{name}.json"
         if not path.is_file():
             raise DataError(f"{path} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)")
-        runs[name] = json.loads(path.read_text())
+        runs[name] = read_per_run(path, name)
     return runs
 
 
