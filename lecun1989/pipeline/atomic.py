@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from lecun1989.pipeline import inputs, lifetime
-from lecun1989.pipeline.errors import OutputError
+from lecun1989.pipeline.errors import OutputError, os_fix
 
 
 def _tmp_name(target: Path) -> Path:
@@ -100,7 +100,7 @@ def staged(files=(), folders=()):
         except OSError as e:  # a full disk, a permission: one line, and nothing was replaced
             names = ", ".join(map(str, files + folders))
             raise OutputError(
-                f"writing {names} failed ({e.strerror or e}); nothing was replaced: free space or fix the cause and rerun"
+                f"writing {names} failed ({e.strerror or e}); nothing was replaced: {os_fix(e)}"
             ) from None
         try:
             with lifetime.COMMITTING:
@@ -109,7 +109,7 @@ def staged(files=(), folders=()):
         except OSError as e:
             names = ", ".join(map(str, files + folders))
             raise OutputError(
-                f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: fix the cause and rerun"
+                f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: {os_fix(e)}"
             ) from None
         created = []
     finally:

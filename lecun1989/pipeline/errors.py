@@ -49,6 +49,11 @@ OS_FIXES = {
 }
 
 
+def os_fix(e: OSError) -> str:
+    """What to do about an OSError, by its errno."""
+    return OS_FIXES.get(e.errno, "fix the cause and rerun")
+
+
 def one_line(text: str) -> str:
     """text on one printable line: line breaks become spaces, other control characters are escaped."""
     flat = " ".join(str(text).splitlines())
@@ -59,8 +64,7 @@ def explain(e: BaseException) -> PipelineError:
     """The one-line refusal of an exception that is not the pipeline's own."""
     if isinstance(e, OSError):
         where = f"{os.fsdecode(e.filename)!r}: " if e.filename is not None else ""
-        fix = OS_FIXES.get(e.errno, "fix the cause and rerun")
-        return MachineError(f"{where}{e.strerror or e} ({errno.errorcode.get(e.errno, e.errno)}); {fix}")
+        return MachineError(f"{where}{e.strerror or e} ({errno.errorcode.get(e.errno, e.errno)}); {os_fix(e)}")
     if isinstance(e, UnicodeError):
         return MachineError(
             f"a path or text that is not UTF-8 ({e}): give the repository folder and its files UTF-8 names, or set a UTF-8 locale"
@@ -86,9 +90,11 @@ def run_stage(main, argv=None) -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+    if hasattr(sys.stdout, "reconfigure"):  # a path that is not UTF-8 prints escaped, as on stderr
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         main(argv)
-    except Exception as e:  # noqa: BLE001: the boundary: no traceback reaches the user
+    except Exception as e:  # the boundary: no traceback reaches the user
         error = e if isinstance(e, PipelineError) else explain(e)
         from lecun1989 import runtime
 
