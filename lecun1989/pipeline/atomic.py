@@ -99,18 +99,14 @@ def staged(files=(), folders=()):
             yield scratch
         except OSError as e:  # a full disk, a permission: one line, and nothing was replaced
             names = ", ".join(map(str, files + folders))
-            raise OutputError(
-                f"writing {names} failed ({e.strerror or e}); nothing was replaced: {os_fix(e)}"
-            ) from None
+            raise OutputError(f"writing {names} failed ({e.strerror or e}); nothing was replaced: {os_fix(e)}") from None
         try:
             with lifetime.COMMITTING:
                 inputs.check_current()  # what the outputs were computed from is still what is on disk
                 _commit([(scratch[t], t) for t in files + folders])
         except OSError as e:
             names = ", ".join(map(str, files + folders))
-            raise OutputError(
-                f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: {os_fix(e)}"
-            ) from None
+            raise OutputError(f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: {os_fix(e)}") from None
         created = []
     finally:
         for path in scratch.values():

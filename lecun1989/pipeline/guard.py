@@ -69,8 +69,9 @@ def name_fits(path: Path) -> None:
     for i, part in enumerate(path.parts):
         size = len(os.fsencode(part)) + (SCRATCH_SUFFIX if i == len(path.parts) - 1 else 0)
         if size > limit:
+            shown = Path(*path.parts[:i], part[:20] + "...")
             raise OutputError(
-                f"{path}: the name {part[:20]}... is {len(os.fsencode(part))} bytes, more than the file system allows here "
+                f"{shown}: a name of {len(os.fsencode(part))} bytes, more than the file system allows here "
                 f"({limit}, less {SCRATCH_SUFFIX} for the scratch copy): shorten the variant or dataset key in params.yaml"
             )
 
