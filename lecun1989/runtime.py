@@ -1,4 +1,5 @@
-"""The environment, read in this one module, and the process-wide JAX settings a stage applies once.
+"""The environment, read in this one module (LECUN1989_TRACEBACK aside, below), and the process-wide
+JAX settings a stage applies once.
 
 A stage (and the benchmark, and the tests) calls `configure()` at its start, before JAX computes
 anything; no other module of the package reads the environment or changes JAX's global settings.
@@ -8,7 +9,8 @@ anything; no other module of the package reads the environment or changes JAX's 
   LECUN1989_JAX_CACHE   JAX's compilation cache folder, or 0 for none (default: per-user cache)
   LECUN1989_NATIVE_CACHE  the native engine's build folder (default: per-user cache)
   LECUN1989_XLA_FLAGS   0: XLA's own CPU defaults instead of XLA_CPU_FLAGS below
-  LECUN1989_TRACEBACK   1: a stage's error prints its traceback too, above its one line
+  LECUN1989_TRACEBACK   1: a stage's error prints its traceback too, above its one line (read by
+                        pipeline/errors.py, which every stage runs and which imports nothing of this)
   CXX                   the native engine's compiler (default g++)
   JAX_COORDINATOR_ADDRESS  host:port of process 0: train over several processes (training/distributed.py),
   LECUN1989_NUM_PROCESSES, LECUN1989_PROCESS_ID  with this many processes and this one's id (else
@@ -75,10 +77,6 @@ def _whole_number(name: str, least: int) -> int | None:
     if value and int(value) < least:
         raise EnvironmentSettingError(f"{name}={value} is less than {least}: set it to {least} or more, or unset it")
     return int(value) if value else None
-
-
-def traceback_wanted() -> bool:
-    return os.environ.get("LECUN1989_TRACEBACK") == "1"
 
 
 def processes() -> tuple[str, int | None, int | None] | None:

@@ -96,9 +96,7 @@ def run_stage(main, argv=None) -> None:
         main(argv)
     except Exception as e:  # the boundary: no traceback reaches the user
         error = e if isinstance(e, PipelineError) else explain(e)
-        from lecun1989 import runtime
-
-        if runtime.traceback_wanted():
+        if os.environ.get("LECUN1989_TRACEBACK") == "1":  # read here: every stage imports this module, not runtime.py
             import traceback
 
             traceback.print_exc()

@@ -27,7 +27,7 @@ def load_runs(metrics_dir: Path, variants) -> dict[str, dict]:
         path = metrics_dir / "per_run" / f"{name}.json"
         if not path.is_file():
             raise DataError(f"{path} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)")
-        runs[name] = read_per_run(path, name)
+        runs[name] = read_per_run(path, name, columns=("test.error_pct",))  # all that a paired comparison reads
     return runs
 
 

@@ -51,16 +51,20 @@ ANCHORS = {
 }
 
 
-def check_per_run(runs: dict) -> None:
-    """Every run's draw and seed, and per split a value per run, each a finite number in its range:
-    error and rejection percentages in [0, 100], losses at least 0 (readers.Unreadable if not)."""
+# What the table reads of a per-run file: one value per run, each a finite number in its range.
+COLUMNS = tuple(f"{split}.{key}" for split in ("train", "val", "test") for key in ("error_pct", "loss")) + ("test.reject_for_1pct_error",)
+
+
+def check_per_run(runs: dict, columns=COLUMNS) -> None:
+    """Every run's draw and seed, and in each column a value per run, each a finite number in its
+    range: error and rejection percentages in [0, 100], losses at least 0 (readers.Unreadable if not)."""
     n = len(run_keys(runs))
     for d, s in run_keys(runs):
         readers.number(d, 0, 2**31, "a draw")
         readers.number(s, 0, 2**32, "a seed")
-    columns = {f"{split}.{key}": runs[split][key] for split in ("train", "val", "test") for key in ("error_pct", "loss")}
-    columns["test.reject_for_1pct_error"] = runs["test"]["reject_for_1pct_error"]
-    for where, values in columns.items():
+    for where in columns:
+        split, key = where.split(".")
+        values = runs[split][key]
         if not isinstance(values, list) or len(values) != n:
             raise readers.Unreadable(f"{where} does not hold one value per run")
         high = float("inf") if where.endswith("loss") else 100
@@ -68,13 +72,13 @@ def check_per_run(runs: dict) -> None:
             readers.number(value, 0, high, f"a value of {where}")
 
 
-def read_per_run(path: Path, name: str) -> dict:
+def read_per_run(path: Path, name: str, columns=COLUMNS) -> dict:
     """A per-run file of the evaluate stage (metrics/per_run/<name>.json), checked: DataError if not."""
     if not path.is_file():
         raise DataError(f"{path} is missing: run the pipeline first (dvc repro)")
     try:
         runs = readers.json_file(path)
-        check_per_run(runs)
+        check_per_run(runs, columns)
     except (readers.Unreadable, KeyError, TypeError, AttributeError) as e:
         reason = e if isinstance(e, readers.Unreadable) else "a field missing or malformed"
         raise DataError(f"{path} is not a per-run file of the evaluate stage ({reason}): rerun dvc repro -f evaluate@{name}") from None
