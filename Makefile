@@ -91,12 +91,14 @@ figures: $(STAMP)
 	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures
 
 plots: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc plots show
 
 plots-template: $(STAMP)
 	$(RUN) python tools/plots_template.py
 
 metrics-diff: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc metrics diff --md $(BASE)
 
 bench: $(STAMP)

@@ -297,8 +297,8 @@ def run_stage_module(module: str, args: list, folder) -> subprocess.CompletedPro
 
 
 def test_make_checks_dvc_files_before_dvc_runs():
-    """make repro, results, verify and verify-quick run the check before anything of DVC."""
-    for target in ("repro", "results", "verify", "verify-quick"):
+    """Every make target that runs DVC runs the check first."""
+    for target in ("repro", "results", "verify", "verify-quick", "plots", "metrics-diff"):
         dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
         check = next(i for i, line in enumerate(dry) if "lecun1989.pipeline.dvc_state" in line)
         assert all("dvc " not in line and "reporting.verify" not in line for line in dry[:check]), (target, dry)

@@ -352,6 +352,17 @@ def test_a_per_run_file_with_nan_or_a_negative_error_is_refused_not_published():
     assert "(an integer of 5000 digits (at most 30))" in huge
 
 
+def test_a_file_past_the_size_cap_is_refused_unread(monkeypatch):
+    from lecun1989.pipeline import readers
+
+    monkeypatch.setattr(readers, "MAX_BYTES", 100)
+    assert "(larger than 100 bytes)" in _report_with("lecun1989", _per_run([(42, 0), (43, 0)], [5.0, 4.0]))
+    from lecun1989.pipeline import params
+
+    monkeypatch.setattr(params, "MAX_BYTES", 100)
+    assert "params.yaml is larger than 100 bytes" in refusal(lambda: load_params("params.yaml"))
+
+
 def manifest_nested_deep():
     from lecun1989.data import prepared
 

@@ -50,7 +50,8 @@ def write_bytes(target: str | Path, data: bytes) -> None:
 
 
 def write_json(target: str | Path, obj) -> None:
-    write_bytes(target, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+    """obj as JSON; a NaN or an infinity is never written (ValueError): no reader of ours accepts one."""
+    write_bytes(target, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n").encode())
 
 
 def _scratch_folder(target: Path) -> Path:

@@ -21,6 +21,7 @@ STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
 MAX_SHIFT_PIXELS = 4  # the native kernel's input buffer is sized for it (native/codes.py)
+MAX_BYTES = 2**20  # params.yaml is a few kilobytes
 FLOAT32_MAX = 3.4028234663852886e38  # the weights are float32: a value beyond it becomes infinite
 # The report's own files beside metrics/<variant>.json: a variant of one of these names would clash.
 REPORT_NAMES = {"paired": "metrics/paired.json", "results": "metrics/results.md"}
@@ -209,7 +210,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     if not path.is_file():
         raise ParamsError(f"{path} is not a file; run from the repository root or pass --params")
     try:
-        data = readers.read_bytes(path)
+        data = readers.read_bytes(path, MAX_BYTES)
     except readers.Unreadable as e:
         raise ParamsError(f"{path} is {e}: a params file is a few kilobytes; give the pipeline's params.yaml") from None
     inputs.record(path, data)

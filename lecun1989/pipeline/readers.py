@@ -19,8 +19,9 @@ class Unreadable(ValueError):
     """Why a file cannot be read as what it should be, in a few words."""
 
 
-def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of `path`, refused past `limit` before they are read (OSError passes through)."""
+def read_bytes(path: str | Path, limit: int | None = None) -> bytes:
+    """The bytes of `path`, refused past `limit` (default MAX_BYTES) unread (OSError passes through)."""
+    limit = limit or MAX_BYTES
     with open(path, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
@@ -83,7 +84,7 @@ def parse_json(data: bytes | str):
     return _shallow(obj)
 
 
-def json_file(path: str | Path, limit: int = MAX_BYTES):
+def json_file(path: str | Path, limit: int | None = None):
     return parse_json(read_bytes(path, limit))
 
 
@@ -94,11 +95,11 @@ def parse_yaml(path: str | Path, data: bytes):
     return yaml12.parse(Path(path), text(data), Unreadable, MAX_DEPTH, ("a file the pipeline reads", f"{Path(path).name} nests fewer"))
 
 
-def yaml_file(path: str | Path, limit: int = MAX_BYTES):
+def yaml_file(path: str | Path, limit: int | None = None):
     return parse_yaml(path, read_bytes(path, limit))
 
 
-def csv_rows(path: str | Path, delimiter: str = ",", limit: int = MAX_BYTES) -> list[dict[str, str]]:
+def csv_rows(path: str | Path, delimiter: str = ",", limit: int | None = None) -> list[dict[str, str]]:
     """The rows of a CSV (or TSV) file with a header, each {column: cell}; a ragged row is refused."""
     reader = csv.reader(io.StringIO(text(read_bytes(path, limit)), newline=""), delimiter=delimiter)
     try:
