@@ -56,7 +56,11 @@ $(STAMP): uv.lock pyproject.toml | $(UV)
 check-bits: $(STAMP)
 	LECUN1989_CHECK_BITS=1 $(RUN) python -m pytest tests/test_bits.py
 
+# dvc_state: DVC rewrites dvc.lock and .dvc/tmp/rwlock in place; a damaged one is named with its fix first.
+DVC_STATE := $(RUN) python -m lecun1989.pipeline.dvc_state
+
 repro: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc repro
 
 test: $(STAMP)
@@ -70,12 +74,15 @@ lint: $(STAMP)
 	$(RUN) ruff format --check .
 
 results: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc repro report
 
 verify: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) python -m lecun1989.reporting.verify $(VERIFY_ARGS)
 
 verify-quick: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) python -m lecun1989.reporting.verify --quick $(VERIFY_ARGS)
 
 verify-quick-update: $(STAMP)
@@ -88,12 +95,14 @@ digits-figure: $(STAMP)
 	$(RUN) python tools/readme_figures.py --metrics metrics --out docs/figures --data data
 
 plots: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc plots show
 
 plots-template: $(STAMP)
 	$(RUN) python tools/plots_template.py
 
 metrics-diff: $(STAMP)
+	$(DVC_STATE)
 	$(RUN) dvc metrics diff --md $(BASE)
 
 bench: $(STAMP)

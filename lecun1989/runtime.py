@@ -1,4 +1,5 @@
-"""The environment, read in this one module, and the process-wide JAX settings a stage applies once.
+"""The environment, read in this one module (LECUN1989_TRACEBACK aside, below), and the process-wide
+JAX settings a stage applies once.
 
 A stage (and the benchmark, and the tests) calls `configure()` at its start, before JAX computes
 anything; no other module of the package reads the environment or changes JAX's global settings.
@@ -9,6 +10,8 @@ anything; no other module of the package reads the environment or changes JAX's 
   LECUN1989_NATIVE_CACHE  the native engine's build folder (default: per-user cache)
   LECUN1989_DOWNLOAD_CACHE  where the checked USPS download is kept (default: per-user cache)
   LECUN1989_XLA_FLAGS   0: XLA's own CPU defaults instead of XLA_CPU_FLAGS below
+  LECUN1989_TRACEBACK   1: a stage's error prints its traceback too, above its one line (read by
+                        pipeline/errors.py, which every stage runs and which imports nothing of this)
   CXX                   the native engine's compiler (default g++)
   JAX_COORDINATOR_ADDRESS  host:port of process 0: train over several processes (training/distributed.py),
   LECUN1989_NUM_PROCESSES, LECUN1989_PROCESS_ID  with this many processes and this one's id (else
@@ -66,12 +69,14 @@ def runs_mode(backend: str) -> tuple[str, str]:
     return mode, why
 
 
-def _whole_number(name: str) -> int | None:
+def _whole_number(name: str, least: int) -> int | None:
     value = os.environ.get(name, "")
-    if value and not value.isdigit():
+    if value and not (value.isascii() and value.isdigit() and len(value) <= 6):
         raise EnvironmentSettingError(
-            f"{name}={value!r} is not a whole number: set it to the process count or this process's id (0, 1, ...)"
+            f"{name}={value!r} is not a whole number in ASCII digits: set it to the process count or this process's id (0, 1, ...)"
         )
+    if value and int(value) < least:
+        raise EnvironmentSettingError(f"{name}={value} is less than {least}: set it to {least} or more, or unset it")
     return int(value) if value else None
 
 
@@ -81,7 +86,7 @@ def processes() -> tuple[str, int | None, int | None] | None:
     address = os.environ.get("JAX_COORDINATOR_ADDRESS")
     if not address:
         return None
-    count, pid = _whole_number("LECUN1989_NUM_PROCESSES"), _whole_number("LECUN1989_PROCESS_ID")
+    count, pid = _whole_number("LECUN1989_NUM_PROCESSES", 1), _whole_number("LECUN1989_PROCESS_ID", 0)
     if count is not None and pid is not None and pid >= count:
         raise EnvironmentSettingError(f"LECUN1989_PROCESS_ID={pid} is not below LECUN1989_NUM_PROCESSES={count}: ids run 0 to {count - 1}")
     runs_mode("cpu")  # refuses LECUN1989_RUNS=threads there

@@ -1,7 +1,7 @@
 """Open a page of `dvc plots show` in headless Chromium with no network and say what rendered.
 
 A probe goes into a copy of the page: before any other script, it records script errors, failed
-loads, console errors and (apart) console warnings; after the page's scripts, it waits for every plot and writes
+loads, console errors and (apart) console warnings; on load, after the page's scripts, it waits for every plot and writes
 a report into the page, which `--dump-dom` prints once the virtual-time budget is spent. Requests for
 the network are refused by a proxy at a closed port, and Chromium's net log names every one the page
 made."""
@@ -94,9 +94,9 @@ def render(page: Path, scratch: Path) -> dict:
     source = page.read_text(encoding="utf8")
     ids = VEGA_DIV.findall(source)
     probed = page.with_name("probed-" + page.name)
-    end = source.rindex("</body>")  # the last: the inline scripts may hold the string too
-    source = source[:end] + PROBE_BODY.replace("PLOT_IDS_JSON", json.dumps(ids)) + "\n" + source[end:]
-    probed.write_text(source.replace("<head>", "<head>\n" + PROBE_HEAD, 1), encoding="utf8")
+    # Both probes in the head: the page's plots may sit in a <plaintext> that runs to its end.
+    probes = PROBE_HEAD + "\n" + PROBE_BODY.replace("PLOT_IDS_JSON", json.dumps(ids))
+    probed.write_text(source.replace("<head>", "<head>\n" + probes, 1), encoding="utf8")
     net_log = scratch / "net-log.json"
     result = chromium(
         probed.resolve().as_uri(),

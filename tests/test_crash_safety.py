@@ -12,6 +12,7 @@ import yaml
 from pipeline import ROOT
 
 from lecun1989.pipeline import atomic
+from lecun1989.pipeline.errors import OutputError
 
 
 def test_failed_output_dir_keeps_the_old_output(tmp_path):
@@ -93,3 +94,55 @@ def test_train_killed_mid_epoch_then_repro_completes(tiny_repo, tmp_path):
     subprocess.run(list(map(str, cmd)), cwd=tiny_repo, check=True, capture_output=True)
     assert model.read_bytes() == (clean / "m.msgpack").read_bytes()
     assert pipeline.tree_bytes(tiny_repo / "metrics/curves/lecun1989") == pipeline.tree_bytes(clean / "curves")
+
+
+# --- the report's files: all replaced, or none ----------------------------------------------------
+
+
+def _report_repo(root):
+    """A repository with per-run files for every variant and the hand-written files the report edits."""
+    import json
+
+    from lecun1989.reporting import results_table
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    pipeline.write_params(root, params)
+    (root / "metrics/per_run").mkdir(parents=True)
+    for i, name in enumerate(params["variants"]):
+        runs = [(42, 0), (43, 0)]
+        split = {"error_pct": [5.0 - i / 10, 4.0], "misses": [0, 0], "loss": [0.1, 0.1]}
+        per_run = {"runs": [{"draw": d, "seed": s} for d, s in runs], "train": split, "val": split}
+        per_run["test"] = {**split, "reject_for_1pct_error": [1.0, 1.0]}
+        (root / f"metrics/per_run/{name}.json").write_text(json.dumps(per_run))
+    for path, blocks in results_table.BLOCKS.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("".join(f"{a}\nold\n{b}\n" for a, b in map(results_table.markers, blocks)))
+    for path in (results_table.PAIRED, results_table.TABLE):
+        (root / path).write_text("old\n")
+    return {p: (root / p).read_bytes() for p in [*results_table.BLOCKS, results_table.PAIRED, results_table.TABLE]}
+
+
+@pytest.mark.parametrize("fail_at", ["write", "rename"])
+def test_the_report_replaces_its_files_together_or_not_at_all(tmp_path, monkeypatch, fail_at):
+    """A full disk after the first of the report's four files leaves all four as they were."""
+    from lecun1989.reporting import results_table
+
+    before = _report_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    calls = []
+
+    def full(*args, real=(results_table.write_bytes if fail_at == "write" else atomic.os.replace)):
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(*((results_table, "write_bytes") if fail_at == "write" else (atomic.os, "replace")), full)
+    with pytest.raises(OutputError, match="No space left on device.*(nothing was replaced|previous outputs were put back)"):
+        results_table.main(["--write"])
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir() if ".tmp-" in p.name or ".old-" in p.name) == []
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    results_table.main(["--write"])  # and with room on the disk, all four are new
+    assert all((tmp_path / p).read_bytes() != old for p, old in before.items())

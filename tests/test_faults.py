@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pipeline
 import pytest
+import yaml
 from pipeline import ROOT
 
 from lecun1989.pipeline.errors import DivergenceError
@@ -208,3 +209,96 @@ def test_divergence_names_the_first_bad_seed():
         check_finite([params, losses], "v", runs, 5)
     with pytest.raises(DivergenceError, match="variant v, run d43_s7, epoch 5"):
         check_finite([params], "v", runs, 5)
+
+
+# --- whatever the machine refuses, the user reads one line, never a traceback ---------------------
+
+
+def one_line(result, code: int, label: str, *words) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"{label}: "), result.stderr
+    for word in words:
+        assert word in last, f"{word!r} not in: {last}"
+    return last
+
+
+def rename(params: dict, section: str, old: str, new: str) -> dict:
+    params[section] = {new if k == old else k: v for k, v in params[section].items()}
+    for v in params["variants"].values():
+        for key in ("dataset", "baseline"):
+            if v.get(key) == old:
+                v[key] = new
+    return params
+
+
+def test_a_key_too_long_for_a_file_name_is_refused_before_any_work(tmp_path):
+    key = "v" * 300
+    params = rename(pipeline.tiny_params(), "variants", "lecun1989", key)
+    result = run_stage("train", [key, "prepared", f"models/{key}.msgpack", f"metrics/curves/{key}"], tmp_path, params)
+    one_line(result, 3, "output error", "a name of 308 bytes", "shorten the variant or dataset key")
+    dataset = "d" * 250
+    params = rename(pipeline.tiny_params(), "datasets", "zip1989", dataset)
+    result = run_stage("preprocess", [dataset, "raw", f"data/prepared/{dataset}"], tmp_path, params)
+    one_line(result, 3, "output error", "a name of 250 bytes", "shorten the variant or dataset key")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+
+
+@pytest.mark.parametrize("count, words", [("\u0663", "is not a whole number in ASCII digits"), ("0", "is less than 1")])
+def test_a_process_count_that_is_no_count_is_one_line(tmp_path, monkeypatch, count, words):
+    monkeypatch.setenv("JAX_COORDINATOR_ADDRESS", "localhost:1")
+    monkeypatch.setenv("LECUN1989_NUM_PROCESSES", count)
+    monkeypatch.setenv("LECUN1989_PROCESS_ID", "0")
+    result = run_stage("train", ["lecun1989", "prepared", "models/m.msgpack", "metrics/curves/m"], tmp_path, pipeline.tiny_params())
+    one_line(result, 1, "environment error", "LECUN1989_NUM_PROCESSES", words)
+
+
+def test_a_folder_that_is_not_utf8_is_one_line(tmp_path):
+    """independent_runs writes the folders' paths into its page: one that is not UTF-8 is one line."""
+    import os
+
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for where, draws, seed in (("metrics", [42, 43], 0), ("other", [44, 45], 10)):
+        (folder / where / "per_run").mkdir(parents=True)
+        for name in params["variants"]:
+            runs = [{"draw": d, "seed": seed} for d in draws]
+            split = {"error_pct": [5.0, 4.0], "misses": [0, 0], "loss": [0.1, 0.1]}
+            per_run = {"runs": runs, "train": split, "val": split, "test": {**split, "reject_for_1pct_error": [1.0, 1.0]}}
+            (folder / where / "per_run" / f"{name}.json").write_text(json.dumps(per_run))
+    pipeline.write_params(folder, params)
+    cmd = [sys.executable, "-m", "lecun1989.reporting.independent_runs", str(folder / "other"), "--metrics", str(folder / "metrics")]
+    result = subprocess.run(cmd + ["--out", "page.md"], cwd=folder, capture_output=True, text=True, timeout=120, env=pipeline.env())
+    one_line(result, 4, "system error", "not UTF-8", "give the repository folder and its files UTF-8 names")
+    assert not (folder / "page.md").exists()
+
+
+def test_damaged_dvc_files_are_named_before_dvc_runs(tmp_path):
+    """dvc.lock emptied, or .dvc/tmp/rwlock cut short, by a full disk: the check names the fix."""
+    (tmp_path / "dvc.lock").write_bytes(b"")
+    check = [sys.executable, "-m", "lecun1989.pipeline.dvc_state"]
+    result = subprocess.run(check, cwd=tmp_path, capture_output=True, text=True, env=pipeline.env())
+    one_line(result, 1, "data error", "dvc.lock is damaged (0 bytes", "git checkout dvc.lock")
+    result = run_stage_module("lecun1989.pipeline.params", ["params.yaml", "data/params.checked"], tmp_path)
+    one_line(result, 1, "data error", "dvc.lock is damaged (0 bytes", "git checkout dvc.lock")
+    (tmp_path / "dvc.lock").unlink()
+    (tmp_path / ".dvc/tmp").mkdir(parents=True)
+    (tmp_path / ".dvc/tmp/rwlock").write_text('{"read": {}, "wri')
+    result = subprocess.run(check, cwd=tmp_path, capture_output=True, text=True, env=pipeline.env())
+    one_line(result, 1, "data error", ".dvc/tmp/rwlock is damaged", "rm .dvc/tmp/rwlock")
+
+
+def run_stage_module(module: str, args: list, folder) -> subprocess.CompletedProcess:
+    pipeline.write_params(folder, pipeline.tiny_params())
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=folder, capture_output=True, text=True, timeout=120, env=pipeline.env()
+    )
+
+
+def test_make_checks_dvc_files_before_dvc_runs():
+    """Every make target that runs DVC runs the check first."""
+    for target in ("repro", "results", "verify", "verify-quick", "plots", "metrics-diff"):
+        dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+        check = next(i for i, line in enumerate(dry) if "lecun1989.pipeline.dvc_state" in line)
+        assert all("dvc " not in line and "reporting.verify" not in line for line in dry[:check]), (target, dry)

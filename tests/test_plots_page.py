@@ -113,3 +113,39 @@ def test_browser_check_sees_dvc_default_page_blank_offline(docs_run, tmp_path):
     assert report["requests"] and all("cdn.jsdelivr.net" in url for url in report["requests"]), report
     assert report["plots"] == 1 and len(report["blank"]) == 1, report
     assert any("vegaEmbed is not defined" in error for error in report["errors"]), report
+
+
+INJECTED = "</script><script>probeErrors.push(/INJECTED/.source)</script>"  # no comma, no quote: one CSV cell
+
+
+def test_plot_html_is_text_to_the_browser():
+    """DVC writes each plot's data into the page unescaped; the template puts all of it inside a
+    <plaintext> (nothing after it is markup) that its loader parses inert and rebuilds from."""
+    page = load_tool().template()
+    assert re.search(r"<plaintext id=\"dvc-plot-divs\" hidden>\s*\{plot_divs\}\s*$", page), "the plots are not the page's last, plain text"
+    assert page.index("DOMParser") < page.index("<plaintext")
+
+
+@pytest.mark.skipif(browser.find() is None, reason=NO_BROWSER)
+@pytest.mark.parametrize("cell", [INJECTED, '<img src=x onerror="probeErrors.push(/INJECTED/.source)">'], ids=["script", "onerror"])
+def test_markup_in_a_plot_file_never_runs(docs_run, tmp_path, cell):
+    repo, _ = docs_run
+    csv = repo / "metrics/confusion/lecun1989.csv"
+    lines = csv.read_text().splitlines()
+    run, actual, _ = lines[1].split(",")
+    out = tmp_path / "page"
+    try:
+        csv.write_text("\n".join([lines[0], f'{run},{actual},"{cell.replace(chr(34), chr(34) * 2)}"', *lines[2:]]) + "\n")
+        env = pipeline.env()
+        subprocess.run(
+            ["dvc", "plots", "show", "metrics/confusion/lecun1989.csv", "-o", str(out)], cwd=repo, env=env, check=True, capture_output=True
+        )
+    finally:
+        csv.write_text("\n".join(lines) + "\n")
+    report = browser.render(out / "index.html", tmp_path)
+    assert not any("INJECTED" in e for e in report["errors"]), report
+    assert report["plots"] == 1 and len(report["blank"]) == 1, report  # refused, not drawn
+    dom = browser.chromium(
+        (out / "index.html").resolve().as_uri(), tmp_path / "profile2", "--dump-dom", "--virtual-time-budget=5000"
+    ).stdout
+    assert "refused: a data value of" in dom or "refused: its script is not DVC's Vega plot" in dom, dom[-2000:]

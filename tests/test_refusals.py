@@ -4,6 +4,7 @@ test holds the two together (a message changed here must change there, and the o
 
 import copy
 import hashlib
+import inspect
 import json
 import re
 import time
@@ -325,6 +326,222 @@ def test_an_unknown_runs_mode_is_an_environment_error(monkeypatch):
     assert runs_env_unknown(monkeypatch).startswith("environment error: LECUN1989_RUNS='bogus' is not a choice")
 
 
+# --- every file read is bounded: size, nesting, integer digits, finite numbers in range -----------
+
+
+def _report_with(name: str, content) -> str:
+    from lecun1989.reporting import results_table
+
+    good = _per_run([(42, 0), (43, 0)], [5.0, 4.0])
+    _report_repo({v: good for v in COMMITTED["variants"]} | {name: content})
+    return refusal(lambda: results_table.outputs(Path()))
+
+
+def per_run_nan():
+    return _report_with("change1_softmax", json.dumps(_per_run([(42, 0), (43, 0)], [float("nan"), 4.0])))
+
+
+def per_run_negative_error():
+    return _report_with("change2_adamw", _per_run([(42, 0), (43, 0)], [-250.0, 4.0]))
+
+
+def test_a_per_run_file_with_nan_or_a_negative_error_is_refused_not_published():
+    assert per_run_nan().endswith("(NaN is not a number JSON allows): rerun dvc repro -f evaluate@change1_softmax")
+    assert "(a value of train.error_pct is -250.0, outside 0 to 100)" in per_run_negative_error()
+    huge = _report_with("lecun1989", '{"runs": [{"draw": ' + "4" * 5000 + ', "seed": 0}]}')
+    assert "(an integer of 5000 digits (at most 30))" in huge
+
+
+def test_a_file_past_the_size_cap_is_refused_unread(monkeypatch):
+    from lecun1989.pipeline import readers
+
+    monkeypatch.setattr(readers, "MAX_BYTES", 100)
+    assert "(larger than 100 bytes)" in _report_with("lecun1989", _per_run([(42, 0), (43, 0)], [5.0, 4.0]))
+    from lecun1989.pipeline import params
+
+    monkeypatch.setattr(params, "MAX_BYTES", 100)
+    assert "params.yaml is larger than 100 bytes" in refusal(lambda: load_params("params.yaml"))
+
+
+def manifest_nested_deep():
+    from lecun1989.data import prepared
+
+    Path("draw_42").mkdir()
+    Path("draw_42/manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    return refusal(lambda: prepared.load("draw_42"))
+
+
+def params_long_integer():
+    return params_text(pipeline.dump_params(COMMITTED).replace("seed: 0", "seed: " + "9" * 5000, 1))
+
+
+def test_deep_nesting_and_long_integers_are_one_line():
+    from lecun1989.data import prepared
+
+    assert "draw_42/manifest.json is corrupted (nested deeper than 32 levels)" in manifest_nested_deep()
+    assert "an integer of 5000 digits; no value here has more than 30" in params_long_integer()
+    Path("draw_43").mkdir()
+    Path("draw_43/manifest.json").write_text('{"a": ' + "[" * 40 + "]" * 40 + "}")  # valid JSON, 41 deep
+    assert "nested deeper than 32 levels" in refusal(lambda: prepared.load("draw_43"))
+
+
+# --- a schema that names what would go wrong -------------------------------------------------------
+
+
+def output_bias_overflow():
+    return params_edit(lambda p: p["variants"]["lecun1989"].update(output_bias_init=1e39))
+
+
+def variant_named_paired():
+    return params_edit(lambda p: p["variants"].update(paired=p["variants"]["change1_softmax"]))
+
+
+def test_float32_overflow_and_report_names_are_refused_by_the_schema():
+    assert "variants.lecun1989.output_bias_init: 1e+39 is beyond float32" in output_bias_overflow()
+    assert "learning rate" not in output_bias_overflow()
+    assert "the report writes metrics/paired.json" in variant_named_paired()
+    results = params_edit(lambda p: p["variants"].update(results=p["variants"]["change1_softmax"]))
+    assert "variants.results: the report writes metrics/results.md" in results
+
+
+# --- one error boundary around every stage: no traceback, one line with the fix --------------------
+
+
+def stage_line(main, argv=(), patches=()) -> str:
+    """What errors.run_stage prints when main(argv) fails: its one line on stderr (checked to be one)."""
+    import contextlib
+    import io
+
+    from lecun1989.pipeline import errors, lifetime
+
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err), pytest.raises(SystemExit) as code:
+        mp.setattr(lifetime, "follow_parent", lambda: None)  # in-process: no watcher thread
+        for target, name, value in patches:
+            mp.setattr(target, name, value)
+        errors.run_stage(main, list(argv))
+    text = err.getvalue().strip()
+    assert code.value.code not in (0, None) and "Traceback" not in text and len(text.splitlines()) == 1, text
+    return text
+
+
+def _raise(error):
+    def fail(*args, **kwargs):
+        raise error
+
+    return fail
+
+
+def disk_full_in_params_check():
+    from lecun1989.pipeline import params
+
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED))
+    full = OSError(28, "No space left on device")
+    return stage_line(params.main, ["params.yaml", "params.checked"], [(atomic.os, "fsync", _raise(full))])
+
+
+def read_only_scratch_folder():
+    def main(argv):
+        with atomic.output_dir("prepared") as scratch:
+            (scratch / "x").write_bytes(b"x")
+
+    read_only = OSError(30, "Read-only file system", "prepared")
+    return stage_line(main, [], [(atomic.tempfile, "mkdtemp", _raise(read_only))])
+
+
+def no_permission():
+    from lecun1989.pipeline import params
+
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED))
+    denied = PermissionError(13, "Permission denied", "data")
+    return stage_line(params.main, ["params.yaml", "data/params.checked"], [(Path, "mkdir", _raise(denied))])
+
+
+def name_too_long_for_the_file_system():
+    return refusal(lambda: guard.check({"models/" + "a" * 300 + ".msgpack": guard.file_starting("a model", b"")}))
+
+
+def not_utf8_path():
+    def main(argv):
+        "a folder named caf\udce9".encode()  # what a path that is not UTF-8 becomes when written as text
+
+    return stage_line(main)
+
+
+def recursion():
+    def main(argv):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    return stage_line(main)
+
+
+def test_os_errors_become_one_line_with_the_fix():
+    assert disk_full_in_params_check().endswith("No space left on device (ENOSPC); the disk is full: free space and rerun")
+    assert read_only_scratch_folder().startswith("system error: 'prepared': Read-only file system (EROFS); the folder is on a read-only")
+    assert "'data': Permission denied (EACCES); no permission: make the folder writable" in no_permission()
+    assert "models/" + "a" * 20 + "...: a name of 308 bytes, more than the file system allows" in name_too_long_for_the_file_system()
+    dataset = refusal(lambda: guard.check({"data/prepared/" + "z" * 250: guard.folder_of("a folder", lambda n: True)}))
+    assert "data/prepared/" + "z" * 20 + "...: a name of 250 bytes" in dataset
+
+
+def test_other_errors_become_one_line():
+    assert not_utf8_path().startswith("system error: a path or text that is not UTF-8 (")
+    assert recursion().startswith("system error: RecursionError (maximum recursion depth exceeded)")
+
+
+def num_processes_unicode_digit(monkeypatch):
+    from lecun1989 import runtime
+
+    monkeypatch.setenv("JAX_COORDINATOR_ADDRESS", "localhost:1234")
+    monkeypatch.setenv("LECUN1989_NUM_PROCESSES", "\u0663")  # ARABIC-INDIC DIGIT THREE: str.isdigit() is true
+    return refusal(runtime.processes)
+
+
+def num_processes_zero(monkeypatch):
+    from lecun1989 import runtime
+
+    monkeypatch.setenv("JAX_COORDINATOR_ADDRESS", "localhost:1234")
+    monkeypatch.setenv("LECUN1989_NUM_PROCESSES", "0")
+    monkeypatch.setenv("LECUN1989_PROCESS_ID", "0")
+    return refusal(runtime.processes)
+
+
+def test_a_process_count_in_other_digits_or_zero_is_refused(monkeypatch):
+    from lecun1989 import runtime
+
+    assert "LECUN1989_NUM_PROCESSES='\u0663' is not a whole number in ASCII digits" in num_processes_unicode_digit(monkeypatch)
+    assert num_processes_zero(monkeypatch).endswith("LECUN1989_NUM_PROCESSES=0 is less than 1: set it to 1 or more, or unset it")
+    monkeypatch.setenv("LECUN1989_NUM_PROCESSES", "\u00b2")  # SUPERSCRIPT TWO: isdigit(), but int() refuses it
+    assert "is not a whole number in ASCII digits" in refusal(runtime.processes)
+
+
+# --- DVC's own files, rewritten in place -----------------------------------------------------------
+
+
+def dvc_lock_empty():
+    from lecun1989.pipeline import dvc_state
+
+    Path("dvc.lock").write_bytes(b"")
+    return refusal(dvc_state.check)
+
+
+def rwlock_cut_short():
+    from lecun1989.pipeline import dvc_state
+
+    Path(".dvc/tmp").mkdir(parents=True)
+    Path(".dvc/tmp/rwlock").write_text('{"read": {')
+    return refusal(dvc_state.check)
+
+
+def test_dvc_files_cut_short_are_named_with_their_fix():
+    from lecun1989.pipeline import dvc_state
+
+    assert dvc_lock_empty().endswith("restore it (git checkout dvc.lock) and rerun")
+    assert rwlock_cut_short().endswith("with no dvc command running, remove it (rm .dvc/tmp/rwlock) and rerun")
+    Path("dvc.lock").write_text('schema: "2.0"\nstages:\n  x: {cmd: "')  # cut mid-string
+    assert "dvc.lock is damaged (" in refusal(dvc_state.check_lock)
+
+
 # --- docs/refusals.md quotes exactly these messages ---------------------------------------------
 
 CASES = [
@@ -348,8 +565,24 @@ CASES = [
     corrupt_per_run_file,
     rows_share_no_run,
     runs_env_unknown,
+    per_run_nan,
+    per_run_negative_error,
+    manifest_nested_deep,
+    params_long_integer,
+    output_bias_overflow,
+    variant_named_paired,
+    disk_full_in_params_check,
+    read_only_scratch_folder,
+    no_permission,
+    name_too_long_for_the_file_system,
+    not_utf8_path,
+    recursion,
+    num_processes_unicode_digit,
+    num_processes_zero,
+    dvc_lock_empty,
+    rwlock_cut_short,
 ]
-LABELS = ("params error: ", "output error: ", "data error: ", "environment error: ", "native CPU engine")
+LABELS = ("params error: ", "output error: ", "data error: ", "environment error: ", "system error: ", "native CPU engine")
 
 
 def doc_messages() -> list[str]:
@@ -368,8 +601,9 @@ def test_the_refusals_doc_quotes_every_message_and_only_those(tmp_path, monkeypa
         folder.mkdir()
         monkeypatch.chdir(folder)
         inputs.forget()
-        produced[case.__name__] = case(monkeypatch) if case is runs_env_unknown else case()
-    for case in (native_cache_unwritable, native_truncated, native_does_not_load):
+        with pytest.MonkeyPatch.context() as patches:  # an environment case sets variables for itself only
+            produced[case.__name__] = case(patches) if inspect.signature(case).parameters else case()
+    for case in (native_cache_unwritable, native_truncated, native_does_not_load, native_library_is_a_folder):
         (tmp_path / case.__name__).mkdir()
         with pytest.MonkeyPatch.context() as patches:  # each case its own build cache
             produced[case.__name__] = case(tmp_path / case.__name__, patches)
@@ -450,3 +684,18 @@ def test_a_truncated_library_is_rebuilt_not_loaded(tmp_path, monkeypatch):
 
 def test_a_library_that_does_not_load_names_the_file_to_delete(tmp_path, monkeypatch):
     assert "lib.so) and run make native); training will use the XLA engine" in native_does_not_load(tmp_path, monkeypatch)
+
+
+def native_library_is_a_folder(tmp_path, monkeypatch):
+    """A folder where the library goes is named as such, not blamed on the cache's writability."""
+    from lecun1989.training.native import build
+
+    (tmp_path / "native" / "lib.so").mkdir(parents=True)
+    monkeypatch.setattr(build, "library_path", lambda: tmp_path / "native" / "lib.so")
+    return _native_main(build)
+
+
+def test_a_folder_at_the_library_path_is_named(tmp_path, monkeypatch):
+    message = native_library_is_a_folder(tmp_path, monkeypatch)
+    assert "lib.so is a folder, where the build writes a file: remove it (rm -r " in message
+    assert "writable" not in message

@@ -1,6 +1,8 @@
 """The reproduction check's comparison (lecun1989/reporting/compare.py) and its refusals (lecun1989/reporting/verify.py); the
 full check itself, `make verify-quick`, runs in .ci/run after the tests."""
 
+import json
+
 import pytest
 import yaml
 from pipeline import ROOT
@@ -134,14 +136,14 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
             "params.yaml": "prepare: {n_train: 7291}\n",
             verify.QUICK_PARAMS: "prepare: {n_train: 300}\n",
             verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
-            f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(METRICS),
+            f"{verify.EXPECTED['quick']}/v.json": json.dumps(METRICS),
         },
     )
 
     def fake_repro(clone):
         assert yaml.safe_load((clone / "params.yaml").read_text()) == {"prepare": {"n_train": 300}}
         (clone / "metrics").mkdir()
-        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(METRICS, "test.error_pct.mean", test_error)))
+        (clone / "metrics/v.json").write_text(json.dumps(with_value(METRICS, "test.error_pct.mean", test_error)))
 
     monkeypatch.setattr(verify, "ROOT", repo)
     monkeypatch.setattr(verify, "repro", fake_repro)
@@ -166,14 +168,14 @@ def test_verify_quick_is_exact_when_one_native_build_made_both(tmp_path, monkeyp
             "params.yaml": "{}\n",
             verify.QUICK_PARAMS: "{}\n",
             verify.TOLERANCES: (ROOT / verify.TOLERANCES).read_text(),
-            f"{verify.EXPECTED['quick']}/v.json": verify.json.dumps(metrics),
+            f"{verify.EXPECTED['quick']}/v.json": json.dumps(metrics),
             f"{verify.EXPECTED['quick']}/dvc.lock": LOCK.format(md5="aa"),
         },
     )
 
     def fake_repro(clone):
         (clone / "metrics").mkdir()
-        (clone / "metrics/v.json").write_text(verify.json.dumps(with_value(metrics, "test.error_pct.mean", 3.96 + nudge)))
+        (clone / "metrics/v.json").write_text(json.dumps(with_value(metrics, "test.error_pct.mean", 3.96 + nudge)))
         (clone / "dvc.lock").write_text(LOCK.format(md5=md5))
 
     monkeypatch.setattr(verify, "ROOT", repo)

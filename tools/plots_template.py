@@ -25,6 +25,74 @@ ROOT = Path(__file__).resolve().parents[1]
 VEGA_LITE_VERSION = "6.4"
 PLACEHOLDERS = ("{plot_divs}", "{scripts}", "{refresh_tag}")  # DVC replaces these anywhere in the page
 
+# DVC writes each plot into the page as HTML with its data inline (a Vega spec in a <script>, an image
+# title in a <p>), unescaped: a data file holding "</script><script>..." would run in the browser. So
+# the page never parses that part as HTML: it is the text of a <plaintext> element (nothing after it
+# is markup), which this loader parses inert (DOMParser runs no script, loads no image) and rebuilds
+# from, element by element, only what DVC writes: divs, titles as text, images by relative path or
+# data URL, and for each Vega plot a spec that parses as JSON whose data values are numbers or plain
+# strings. Anything else is refused in the page, by plot, with one line naming it.
+LOADER = """<script>
+(function () {
+  const PLAIN = /^[^<>&"'`\\u0000-\\u001f]*$/;
+  const SPEC = /^\\s*var spec = ([\\s\\S]*);\\s*vegaEmbed\\('#([A-Za-z0-9_-]+)', spec\\);\\s*$/;
+  function refuse(where, why) {
+    const p = document.createElement("p");
+    p.className = "refused";
+    p.textContent = `plot ${where} refused: ${why}; regenerate its file (dvc repro) and run dvc plots show again`;
+    return p;
+  }
+  function checkValues(rows, where) {
+    for (const row of Array.isArray(rows) ? rows : []) {
+      for (const [key, value] of Object.entries(row)) {
+        const ok = v => v === null || typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && PLAIN.test(v));
+        if (!PLAIN.test(key) || !ok(value)) throw new Error(`a data value of ${where} is not a number or plain text: ${JSON.stringify(value).slice(0, 60)}`);
+      }
+    }
+  }
+  function vegaSpec(script, id) {
+    const found = SPEC.exec(script.textContent);
+    if (!found || found[2] !== id) throw new Error("its script is not DVC's Vega plot (cut short or changed)");
+    const spec = JSON.parse(found[1]);
+    checkValues(spec.data && spec.data.values, id);
+    for (const rows of Object.values(spec.datasets || {})) checkValues(rows, id);
+    return spec;
+  }
+  function rebuild(node, plots, id) {  // a copy of what DVC writes, from nodes no script has touched
+    if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) return document.createTextNode("");
+    const tag = node.tagName.toLowerCase();
+    if (tag === "script") { plots.push(vegaSpec(node, id)); return document.createTextNode(""); }
+    if (!["div", "p", "img"].includes(tag)) throw new Error(`it holds a <${tag}> element, which DVC never writes`);
+    const copy = document.createElement(tag);
+    if (node.id && /^[A-Za-z0-9_-]+$/.test(node.id)) copy.id = node.id;
+    if (tag === "div" && node.hasAttribute("style")) copy.setAttribute("style", node.getAttribute("style"));
+    if (tag === "img") {
+      const src = node.getAttribute("src") || "";
+      if (!/^(data:image[;\\/][A-Za-z0-9+\\/=;,]*|[A-Za-z0-9_.\\/ -]+)$/.test(src)) throw new Error("an image source that is not a file of the page's folder");
+      copy.src = src;
+    }
+    for (const child of node.childNodes) copy.append(rebuild(child, plots, id));
+    return copy;
+  }
+  addEventListener("DOMContentLoaded", () => {
+    const source = document.getElementById("dvc-plot-divs");
+    if (!source) return;
+    const parsed = new DOMParser().parseFromString(source.textContent, "text/html");
+    source.remove();
+    for (const div of [...parsed.body.children]) {
+      const id = /^[A-Za-z0-9_-]+$/.test(div.id) ? div.id : "(unnamed)";
+      const plots = [];
+      let copy;
+      try { copy = rebuild(div, plots, id); } catch (e) { document.body.append(refuse(id, e.message)); continue; }
+      document.body.append(copy);
+      const options = window.vega && vega.expressionInterpreter ? {ast: true, expr: vega.expressionInterpreter} : {};
+      for (const spec of plots) vegaEmbed(copy, spec, options).catch(e => copy.append(refuse(id, e.message)));
+    }
+  });
+})();
+</script>"""
+
 PAGE = """<!DOCTYPE html>
 <html>
 <head>
@@ -38,6 +106,7 @@ PAGE = """<!DOCTYPE html>
     <script>(function () {
 {bundle}
 })();</script>
+    {loader}
     <style>
         table {
             border-spacing: 15px;
@@ -45,9 +114,8 @@ PAGE = """<!DOCTYPE html>
     </style>
 </head>
 <body>
+<plaintext id="dvc-plot-divs" hidden>
     {plot_divs}
-</body>
-</html>
 """
 
 
@@ -58,7 +126,7 @@ def template_path(root: Path = ROOT) -> Path:
 
 def template() -> str:
     bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
-    for forbidden in (*PLACEHOLDERS, "</script"):
+    for forbidden in (*PLACEHOLDERS, "</script", "</plaintext"):
         if forbidden in bundle:  # DVC would fill it in, or the browser would end the script there
             raise SystemExit(f"vl-convert-python's bundle contains {forbidden!r}: it cannot go inline in the page as it is")
     fields = {
@@ -67,6 +135,7 @@ def template() -> str:
         "vega_embed": vl_convert.get_vega_embed_version(),
         "vl_convert": version("vl-convert-python"),
         "bundle": bundle,
+        "loader": LOADER,
     }
     page = PAGE
     for name, value in fields.items():  # str.replace, not format: the page's CSS and DVC's placeholders keep their braces

@@ -16,8 +16,7 @@ digits at 16x16 (as the MNIST rows see them).
 """
 
 import argparse
-import csv
-import json
+import re
 import sys
 from pathlib import Path
 
@@ -28,7 +27,9 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from lecun1989.evaluation import figures  # noqa: E402  (selects matplotlib's Agg backend)
+from lecun1989.pipeline import readers  # noqa: E402
 from lecun1989.pipeline.atomic import write_bytes  # noqa: E402
+from lecun1989.pipeline.errors import run_stage  # noqa: E402
 from lecun1989.pipeline.params import load_params  # noqa: E402
 
 FONT_SIZE = 9  # the confusion counts and labels: readable at the README's width
@@ -39,11 +40,35 @@ class MissingRun(Exception):
 
 
 def read_table(path: Path, delimiter: str) -> dict[str, np.ndarray]:
+    """{column: values} of a CSV or TSV file of the pipeline: every cell a finite number, but a run's
+    label (d<draw>_s<seed>) in the run column."""
     if not path.is_file():
         raise MissingRun(f"{path} is missing: run `make repro` (or dvc repro) first")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f, delimiter=delimiter))
-    return {k: np.array([r[k] if k == "run" else float(r[k]) for r in rows]) for k in rows[0]} if rows else {}  # run: a label
+    try:
+        rows = readers.csv_rows(path, delimiter)
+        return {k: np.array([label(r[k]) if k == "run" else cell(r[k]) for r in rows]) for k in rows[0]} if rows else {}
+    except readers.Unreadable as e:
+        raise MissingRun(f"{path} is not a table of the pipeline ({e}): rerun the stage that writes it (dvc repro -f)") from None
+
+
+def cell(text: str) -> float:
+    try:
+        return readers.number(float(text), what=f"the cell {text[:30]!r}")
+    except ValueError:
+        raise readers.Unreadable(f"the cell {text[:30]!r} is not a number") from None
+
+
+def label(text: str) -> str:
+    if not re.fullmatch(r"d\d{1,10}_s\d{1,10}", text):
+        raise readers.Unreadable(f"the run {text[:30]!r} is not a run label d<draw>_s<seed>")
+    return text
+
+
+def read_json(path: Path):
+    try:
+        return readers.json_file(path)
+    except readers.Unreadable as e:
+        raise MissingRun(f"{path} cannot be read ({e}): rerun the stage that writes it (dvc repro -f)") from None
 
 
 def curve(metrics_dir: Path, variant: str, stat: str, name: str):
@@ -77,7 +102,7 @@ def reject_curves(metrics_dir: Path, variants: list[str]) -> bytes:
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for i, v in enumerate(variants):
         t = read_table(metrics_dir / "reject" / f"{v}.csv", ",")
-        summary = json.loads((metrics_dir / f"{v}.json").read_text())["test"]["reject_for_1pct_error"]
+        summary = read_json(metrics_dir / f"{v}.json")["test"]["reject_for_1pct_error"]
         label = f"{v}: reject {summary['mean']:.1f}% for 1%"
         ax.plot(t["rejected_pct"], t["error_mean"], color=f"C{i}", label=label, lw=1.3)
         ax.fill_between(t["rejected_pct"], t["error_min"], t["error_max"], color=f"C{i}", alpha=0.18, lw=0)
@@ -130,7 +155,7 @@ def forest(metrics_dir: Path) -> bytes:
     path = metrics_dir / "paired.json"
     if not path.is_file():
         raise MissingRun(f"{path} is missing: run `make results` (or dvc repro report) first")
-    paired = json.loads(path.read_text())
+    paired = read_json(path)
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(paired) + 1.4))
     for y, (key, p) in enumerate(reversed(paired.items())):
         low, high = p.get("ci95_low", p["mean"]), p.get("ci95_high", p["mean"])
@@ -218,4 +243,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

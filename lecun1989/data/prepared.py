@@ -3,12 +3,11 @@ so that a truncated or edited file is refused by name instead of being trained o
 
 import hashlib
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
-from lecun1989.pipeline import guard, inputs
+from lecun1989.pipeline import guard, inputs, readers
 from lecun1989.pipeline.atomic import output_dir, write_bytes, write_json
 from lecun1989.pipeline.errors import DataError
 
@@ -56,10 +55,10 @@ def _read_manifest(manifest_path: Path) -> dict[str, str]:
     if not manifest_path.is_file():
         raise DataError(f"{manifest_path} is missing; run the preprocess stage first (dvc repro preprocess)")
     try:
-        data = manifest_path.read_bytes()
+        data = readers.read_bytes(manifest_path)
         inputs.record(manifest_path, data)
-        manifest = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        manifest = readers.parse_json(data)
+    except readers.Unreadable as e:
         raise DataError(f"{manifest_path} is corrupted ({e}); {RERUN}") from None
     if not isinstance(manifest, dict):
         raise DataError(f"{manifest_path} is corrupted (a JSON {type(manifest).__name__}, not an object of file entries); {RERUN}")

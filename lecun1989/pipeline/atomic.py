@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from lecun1989.pipeline import inputs, lifetime
-from lecun1989.pipeline.errors import OutputError
+from lecun1989.pipeline.errors import OutputError, os_fix
 
 
 def _tmp_name(target: Path) -> Path:
@@ -50,7 +50,8 @@ def write_bytes(target: str | Path, data: bytes) -> None:
 
 
 def write_json(target: str | Path, obj) -> None:
-    write_bytes(target, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+    """obj as JSON; a NaN or an infinity is never written (ValueError): no reader of ours accepts one."""
+    write_bytes(target, (json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n").encode())
 
 
 def _scratch_folder(target: Path) -> Path:
@@ -99,18 +100,14 @@ def staged(files=(), folders=()):
             yield scratch
         except OSError as e:  # a full disk, a permission: one line, and nothing was replaced
             names = ", ".join(map(str, files + folders))
-            raise OutputError(
-                f"writing {names} failed ({e.strerror or e}); nothing was replaced: free space or fix the cause and rerun"
-            ) from None
+            raise OutputError(f"writing {names} failed ({e.strerror or e}); nothing was replaced: {os_fix(e)}") from None
         try:
             with lifetime.COMMITTING:
                 inputs.check_current()  # what the outputs were computed from is still what is on disk
                 _commit([(scratch[t], t) for t in files + folders])
         except OSError as e:
             names = ", ".join(map(str, files + folders))
-            raise OutputError(
-                f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: fix the cause and rerun"
-            ) from None
+            raise OutputError(f"replacing {names} failed ({e.strerror or e}); the previous outputs were put back: {os_fix(e)}") from None
         created = []
     finally:
         for path in scratch.values():

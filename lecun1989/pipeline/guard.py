@@ -3,11 +3,12 @@ that stage's own output of the same kind (each format module declares its kind).
 as a mistyped or swapped argument that points at data/, metrics/ or another stage's file, is refused
 by name before the stage does any work, so a slip on the command line never deletes results."""
 
-import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from lecun1989.pipeline import readers
 from lecun1989.pipeline.errors import OutputError
 
 
@@ -39,11 +40,40 @@ def file_starting(what: str, prefix: bytes) -> Kind:
 def json_with_key(what: str, key: str) -> Kind:
     def holds(path: Path) -> bool:
         try:
-            return key in json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            return key in readers.json_file(path)
+        except (OSError, readers.Unreadable, TypeError):
             return False
 
     return Kind(what, holds)
+
+
+SCRATCH_SUFFIX = 16  # the scratch copy beside an output is named "..<name>.tmp-<pid>" (atomic.py)
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name, in bytes, that the file system holding path (or its nearest existing
+    parent) allows."""
+    for folder in [path.parent, *path.parent.parents]:
+        if folder.is_dir():
+            try:
+                return os.pathconf(folder, "PC_NAME_MAX")
+            except (OSError, ValueError):
+                break
+    return 255
+
+
+def name_fits(path: Path) -> None:
+    """Refuse an output whose name, or that of a folder on its way, is longer than the file system
+    allows (the output's own name with room for its scratch suffix): before any work, not after."""
+    limit = _name_max(path)
+    for i, part in enumerate(path.parts):
+        size = len(os.fsencode(part)) + (SCRATCH_SUFFIX if i == len(path.parts) - 1 else 0)
+        if size > limit:
+            shown = Path(*path.parts[:i], part[:20] + "...")
+            raise OutputError(
+                f"{shown}: a name of {len(os.fsencode(part))} bytes, more than the file system allows here "
+                f"({limit}, less {SCRATCH_SUFFIX} for the scratch copy): shorten the variant or dataset key in params.yaml"
+            )
 
 
 def _overlap(a: Path, b: Path) -> bool:
@@ -68,6 +98,7 @@ def check(outputs: dict, inputs=()) -> None:
     that holds something other than its kind, and any output that overlaps another output or an input."""
     for path, kind in outputs.items():
         path = Path(path)
+        name_fits(path)
         inside_repository(path)
         if (path.exists() or path.is_symlink()) and not kind.holds(path):
             raise OutputError(f"{path} exists and is not {kind.what}: not replacing it; move it away or give another output path")

@@ -10,9 +10,9 @@ import argparse
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from lecun1989.pipeline import guard, inputs, yaml12
+from lecun1989.pipeline import dvc_state, guard, inputs, readers, yaml12
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import ParamsError, run_stage
 
@@ -21,6 +21,10 @@ STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
 MAX_SHIFT_PIXELS = 4  # the native kernel's input buffer is sized for it (native/codes.py)
+MAX_BYTES = 2**20  # params.yaml is a few kilobytes
+FLOAT32_MAX = 3.4028234663852886e38  # the weights are float32: a value beyond it becomes infinite
+# The report's own files beside metrics/<variant>.json: a variant of one of these names would clash.
+REPORT_NAMES = {"paired": "metrics/paired.json", "results": "metrics/results.md"}
 
 
 class Strict(BaseModel):
@@ -110,6 +114,13 @@ class Variant(Strict):
     seed: int = Field(ge=0, lt=2**31)
     sdlm: Sdlm | None = None  # optimizer sdlm only (the other optimizers leave it out)
 
+    @field_validator("output_bias_init")
+    @classmethod
+    def _float32(cls, value: float) -> float:
+        if abs(value) > FLOAT32_MAX:
+            raise ValueError(f"{value!r} is beyond float32 (the weights' type, at most {FLOAT32_MAX:.4g}): give a float32 value, e.g. 0.0")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self):
         if self.lr_schedule == "constant" and self.lr_end is not None:
@@ -140,6 +151,10 @@ class Params(Strict):
     @model_validator(mode="after")
     def _references(self):
         for name, v in self.variants.items():
+            if name in REPORT_NAMES:
+                raise ValueError(
+                    f"variants.{name}: the report writes {REPORT_NAMES[name]}, so this variant's metrics/{name}.* would collide with it: rename the variant"
+                )
             if v.dataset not in self.datasets:
                 raise ValueError(f"variants.{name}.dataset = {v.dataset!r}: not a key of datasets ({', '.join(self.datasets)})")
             n_train = self.datasets[v.dataset].n_train
@@ -248,7 +263,10 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path} is not a file; run from the repository root or pass --params")
-    data = path.read_bytes()
+    try:
+        data = readers.read_bytes(path, MAX_BYTES)
+    except readers.Unreadable as e:
+        raise ParamsError(f"{path} is {e}: a params file is a few kilobytes; give the pipeline's params.yaml") from None
     inputs.record(path, data)
     raw = yaml12.load(path, data)
     try:
@@ -282,6 +300,7 @@ def main(argv=None):
     parser.add_argument("stamp", help="output: a file of constant bytes, written when the params are valid, e.g. data/params.checked")
     args = parser.parse_args(argv)
     load_params(args.params)
+    dvc_state.check_lock()  # DVC rewrote it in place after the last stage: a full disk cuts it short
     guard.check({args.stamp: STAMP_KIND}, inputs=[args.params])
     write_bytes(args.stamp, STAMP)
 

@@ -6,8 +6,6 @@ import fnmatch
 import math
 from dataclasses import dataclass
 
-import yaml
-
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -50,7 +48,9 @@ class Row:
 
 def load_tolerances(path, section: str) -> list[Tolerance]:
     """The first rule whose pattern matches a metric is its tolerance; a metric with none fails."""
-    return [Tolerance(**rule) for rule in yaml.safe_load(open(path))[section]]
+    from lecun1989.pipeline import readers
+
+    return [Tolerance(**rule) for rule in readers.yaml_file(path)[section]]
 
 
 EXACT = Tolerance("*", 0.0, 0.0, "both runs on the same native build: the same bits")

@@ -13,14 +13,13 @@ README's reading (lecun1989/reporting/reading.py, from metrics/independent/per_r
 """
 
 import argparse
-import json
 from pathlib import Path
 
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
 from lecun1989.pipeline.params import load_params
 from lecun1989.reporting import reading
-from lecun1989.reporting.results_table import markers, paired_all
+from lecun1989.reporting.results_table import markers, paired_all, read_per_run
 
 BLOCK = "independent-runs"
 
@@ -31,7 +30,7 @@ def load_runs(metrics_dir: Path, variants, every: bool = True) -> dict[str, dict
     for name in variants:
         path = metrics_dir / "per_run" / f"{name}.json"
         if path.is_file():
-            runs[name] = json.loads(path.read_text())
+            runs[name] = read_per_run(path, name, columns=("test.error_pct",))  # all that a paired comparison reads
         elif every:
             raise DataError(f"{path} is missing: give a metrics folder of a full run (it holds per_run/<variant>.json)")
     return runs

@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from lecun1989.evaluation import scoring
-from lecun1989.pipeline.atomic import write_bytes
+from lecun1989.pipeline import readers
+from lecun1989.pipeline.atomic import staged, write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
 from lecun1989.pipeline.params import load_params
 from lecun1989.reporting import reading, runs_needed
@@ -69,22 +70,43 @@ ANCHORS = {
 SPLIT_NOTE = {"resplit": "USPS, stratified resplits of the paper's 9,298 digits", "paper": "USPS, the paper's own split"}
 
 
-def read_runs(root: Path, name: str, folder: Path = Path("metrics/per_run")) -> dict:
-    path = root / folder / f"{name}.json"
+# What the table reads of a per-run file: one value per run, each a finite number in its range.
+COLUMNS = tuple(f"{split}.{key}" for split in ("train", "val", "test") for key in ("error_pct", "loss")) + ("test.reject_for_1pct_error",)
+
+
+def check_per_run(runs: dict, columns=COLUMNS) -> None:
+    """Every run's draw and seed, and in each column a value per run, each a finite number in its
+    range: error and rejection percentages in [0, 100], losses at least 0 (readers.Unreadable if not)."""
+    n = len(run_keys(runs))
+    columns = [where for where in columns if not where.startswith("val.") or "val" in runs]  # USPS has no val split
+    for d, s in run_keys(runs):
+        readers.number(d, 0, 2**31, "a draw")
+        readers.number(s, 0, 2**32, "a seed")
+    for where in columns:
+        split, key = where.split(".")
+        values = runs[split][key]
+        if not isinstance(values, list) or len(values) != n:
+            raise readers.Unreadable(f"{where} does not hold one value per run")
+        high = float("inf") if where.endswith("loss") else 100
+        for value in values:
+            readers.number(value, 0, high, f"a value of {where}")
+
+
+def read_per_run(path: Path, name: str, columns=COLUMNS) -> dict:
+    """A per-run file of the evaluate stage (metrics/per_run/<name>.json), checked: DataError if not."""
     if not path.is_file():
         raise DataError(f"{path} is missing: run the pipeline first (dvc repro)")
     try:
-        runs = json.loads(path.read_text())
-        n = len(run_keys(runs))
-        splits = [split for split in ("train", "val", "test") if split != "val" or split in runs]  # USPS has no val
-        columns = [runs[split][q] for split in splits for q in ("error_pct", "loss")] + [runs["test"]["reject_for_1pct_error"]]
-        if any(len(c) != n or not all(isinstance(v, int | float) for v in c) for c in columns):
-            raise ValueError("a column of the wrong length or type")
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise DataError(
-            f"{path} is not a per-run file of the evaluate stage (unreadable, or a field missing or malformed): rerun dvc repro -f evaluate@{name}"
-        ) from None
+        runs = readers.json_file(path)
+        check_per_run(runs, columns)
+    except (readers.Unreadable, KeyError, TypeError, AttributeError) as e:
+        reason = e if isinstance(e, readers.Unreadable) else "a field missing or malformed"
+        raise DataError(f"{path} is not a per-run file of the evaluate stage ({reason}): rerun dvc repro -f evaluate@{name}") from None
     return runs
+
+
+def read_runs(root: Path, name: str, folder: Path = Path("metrics/per_run")) -> dict:
+    return read_per_run(root / folder / f"{name}.json", name)
 
 
 def paired_all(params, runs: dict[str, dict]) -> dict:
@@ -235,7 +257,8 @@ def outputs(root: Path) -> dict[Path, str]:
         RUNS_NEEDED: runs_needed.table(params, paired),
     }
     in_metrics = reading.block(paired, independent, link=f"../{reading.INDEPENDENT_PAGE}", notes=split_notes(params))
-    out = {PAIRED: json.dumps(paired, indent=2) + "\n", TABLE: f"{blocks[RESULTS_SUMMARY]}\n\n{blocks[RESULTS_TABLE]}\n\n{in_metrics}\n"}
+    paired_text = json.dumps(paired, indent=2, allow_nan=False) + "\n"
+    out = {PAIRED: paired_text, TABLE: f"{blocks[RESULTS_SUMMARY]}\n\n{blocks[RESULTS_TABLE]}\n\n{in_metrics}\n"}
     for path, names in BLOCKS.items():
         if not (root / path).is_file():
             raise DataError(f"{root / path} is missing: restore it (git checkout -- {path})")
@@ -262,9 +285,10 @@ def main(argv=None):
     skipped = mcnemar_skipped(compute(args.root)[1])
     if skipped:
         print(skipped, file=sys.stderr)
-    if args.write:
-        for path, text in new.items():
-            write_bytes(args.root / path, text.encode())
+    if args.write:  # every file replaced together, or none (a full disk half-way replaces none)
+        with staged(files=[args.root / path for path in new]) as scratch:
+            for path, text in new.items():
+                write_bytes(scratch[args.root / path], text.encode())
     elif args.check:
         stale = [str(p) for p, text in new.items() if not (args.root / p).is_file() or (args.root / p).read_text() != text]
         if stale:

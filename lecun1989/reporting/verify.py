@@ -12,7 +12,6 @@ Only committed files take part: uncommitted changes are not verified (a warning 
 """
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,9 @@ from pathlib import Path
 import yaml
 
 from lecun1989 import runtime
+from lecun1989.pipeline import readers
 from lecun1989.pipeline.atomic import output_dir
+from lecun1989.pipeline.errors import run_stage
 from lecun1989.reporting.compare import EXACT, compare, exact_comparison, load_tolerances, table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +55,23 @@ def merge_patch(target, patch):
 
 def read_metrics(folder: Path) -> dict[str, dict]:
     """{variant: metrics} of the top-level *.json files of a metrics folder."""
-    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+    return {path.stem: read(path, readers.json_file) for path in sorted(folder.glob("*.json"))}
+
+
+def read(path: Path, reader):
+    """reader(path), or Refused naming the file and why it cannot be read."""
+    try:
+        return reader(path)
+    except readers.Unreadable as e:
+        raise Refused(f"{path} cannot be read ({e}): restore it from git or rerun the pipeline") from None
 
 
 def lock_digests(lock_text: str) -> dict[str, str]:
     """{output path: md5} of every stage output recorded in a dvc.lock."""
-    stages = (yaml.safe_load(lock_text) or {}).get("stages", {})
+    try:
+        stages = (readers.parse_yaml("dvc.lock", lock_text.encode()) or {}).get("stages", {})
+    except readers.Unreadable as e:
+        raise Refused(f"dvc.lock cannot be read ({e}): restore it (git checkout dvc.lock)") from None
     return {out["path"]: out.get("md5", "") for stage in stages.values() for out in stage.get("outs", [])}
 
 
@@ -108,8 +120,8 @@ def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> i
         shutil.rmtree(clone / "metrics", ignore_errors=True)
         (clone / "dvc.lock").unlink(missing_ok=True)
         if mode == "quick":
-            params = yaml.safe_load((clone / "params.yaml").read_text())
-            patched = merge_patch(params, yaml.safe_load((clone / QUICK_PARAMS).read_text()))
+            params = read(clone / "params.yaml", readers.yaml_file)
+            patched = merge_patch(params, read(clone / QUICK_PARAMS, readers.yaml_file))
             (clone / "params.yaml").write_text(yaml.safe_dump(patched, sort_keys=False))
         print(f"verify: running the {mode} pipeline of commit {sha[:12]} in {clone}", file=sys.stderr, flush=True)
         repro(clone)
@@ -173,4 +185,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_stage(lambda argv: sys.exit(main(argv)))  # anything else unexpected: one line, no traceback

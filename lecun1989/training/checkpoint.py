@@ -13,10 +13,9 @@ from pathlib import Path
 
 import jax
 import numpy as np
-import yaml
 from flax import serialization
 
-from lecun1989.pipeline import guard, inputs
+from lecun1989.pipeline import dvc_state, guard, inputs
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError
 
@@ -76,10 +75,7 @@ def recorded_md5(path: Path, lock: Path = Path("dvc.lock")) -> tuple[str, str] |
     """(train stage, MD5) that dvc.lock records for the model file `path`, or None if it lists none."""
     if not lock.is_file():
         return None
-    try:
-        stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
-    except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
-        return None
+    stages = dvc_state.lock_stages(lock.parent)  # a damaged dvc.lock is refused, not skipped
     try:
         rel = path.resolve().relative_to(lock.resolve().parent).as_posix()
     except ValueError:

@@ -151,6 +151,10 @@ def _compile(target: Path) -> None:
 def ensure() -> tuple[Path, str]:
     """(the library for this machine, what was found): compiled if missing, rebuilt if damaged."""
     target = library_path()
+    for path in (target, record_path(target)):
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            what = "a symlink" if path.is_symlink() else "a folder" if path.is_dir() else "not a regular file"
+            raise BuildError(f"{path} is {what}, where the build writes a file: remove it (rm -r {path}) and run make native")
     found = "built" if not target.exists() else damage(target)
     if target.exists() and not found:
         return target, "up to date"
