@@ -188,5 +188,5 @@ def test_results_table_rows_without_validation_digits_and_with_mse():
     assert "0.14 train" in rows["lecun1989_paper_usps"][col["paper 1989"]]
     assert set(pairs) >= {"lecun1989_paper_usps-lecun1989_usps", "change4_usps-lecun1989_usps"}
     assert not any(key.startswith("lecun1989_usps-") for key in pairs)  # the first USPS row has no MNIST baseline
-    text = reading.block(pairs, results_table.split_notes(params))
+    text = reading.block(pairs, notes=results_table.split_notes(params))
     assert "**change4_usps** against lecun1989_usps (USPS, stratified resplits of the paper's 9,298 digits):" in text
