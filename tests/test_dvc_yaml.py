@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from lecun1989.pipeline import params
 from lecun1989.training.native import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,19 @@ def local_files(script: Path) -> set[str]:
     return {str(p.relative_to(ROOT)) for p in seen if p.name != "__init__.py"}  # __init__s hold docstrings only
 
 
+KEY_CHECK = "python -m lecun1989.pipeline.params params.yaml"  # a stage's first command where the next holds keys
+
+
+def commands(body) -> list[str]:
+    """The commands of a stage, as DVC runs them: a list as given, a string one a line."""
+    return body["cmd"] if isinstance(body["cmd"], list) else body["cmd"].splitlines()
+
+
+def script(body) -> str:
+    """The stage's own command: the last one (before it, at most the params check)."""
+    return commands(body)[-1]
+
+
 def stage_bodies(include_check=False):
     for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
         if name != CHECK_STAGE or include_check:
@@ -77,8 +91,30 @@ def test_every_stage_runs_a_module_of_this_checkout():
     checkout first on sys.path, so a clone (make verify, dvc exp run --queue) runs its own package,
     not the one installed in the venv."""
     for name, body in stage_bodies():
-        words = body["cmd"].split()
+        words = script(body).split()
         assert words[:2] == ["python", "-m"] and words[2].split(".")[0] in ("stages", PACKAGE), f"{name}: {body['cmd']}"
+        assert commands(body)[:-1] in ([], [KEY_CHECK]), f"{name}: {body['cmd']}"
+
+
+NAME_FIELDS = {"key"} | {  # the fields of a variant or dataset that the schema makes names (params.NAME)
+    f"item.{field}"
+    for model in (params.Variant, params.Dataset)
+    for field, info in model.model_fields.items()
+    if info.annotation is str and any(getattr(m, "pattern", None) == params.NAME for m in info.metadata)
+}
+
+
+def test_no_key_of_params_reaches_a_shell_unchecked():
+    """DVC pastes ${key} and ${item.<field>} into a command's text unquoted and runs it in a shell
+    ($SHELL -c), one command after another, stopping at the first that fails (dvc/stage/run.py).
+    A command that holds one comes after the params check, which refuses a key or name of
+    params.yaml that is not a plain name, and holds only values the schema makes names."""
+    for name, body in stage_bodies(include_check=True):
+        cmds = commands(body)
+        for i, cmd in enumerate(cmds):
+            held = set(re.findall(r"\$\{\s*([^}]*?)\s*\}", cmd))
+            assert held <= NAME_FIELDS, f"{name}: {cmd!r} holds {held - NAME_FIELDS}, which the schema does not make a name"
+            assert not held or cmds[:i] == [KEY_CHECK], f"{name}: {cmd!r} holds keys of params.yaml but is not after {KEY_CHECK!r}"
 
 
 NATIVE = f"{PACKAGE}/training/native"
@@ -107,7 +143,7 @@ def covered(path: str, deps) -> bool:
 def stage_files(body) -> set[str]:
     """The package files a stage's command runs: its modules, and the C++ sources of the native
     library where it loads it (for a stage that only predicts, the forward pass's sources)."""
-    files = local_files(ROOT / (body["cmd"].split()[2].replace(".", "/") + ".py"))
+    files = local_files(ROOT / (script(body).split()[2].replace(".", "/") + ".py"))
     if f"{NATIVE}/build.py" in files:
         files |= NATIVE_SOURCES if f"{NATIVE}/engine.py" in files else FORWARD_PASS
     return files
