@@ -15,9 +15,9 @@ import numpy as np
 
 from lecun1989.data import idx, prepared
 from lecun1989.data.preprocessing import draw_indices, to_16x16
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import declared, guard
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_dataset
+from lecun1989.pipeline.params import load_for_dataset
 
 MNIST_SPLIT = {"train": "train", "val": "train", "test": "test"}  # the MNIST set each split draws from
 
@@ -30,8 +30,10 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
-    cfg = load_dataset(args.dataset, args.params)
+    params = load_for_dataset(args.dataset, args.params)
+    cfg = params.datasets[args.dataset]
     guard.check({args.out_dir: prepared.KIND}, inputs=[args.raw_dir])
+    declared.check("preprocess", args.dataset, [args.out_dir], params)
     raw = idx.read_raw(args.raw_dir)
     draws = {}
     for draw in cfg.draws:

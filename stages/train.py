@@ -44,10 +44,10 @@ def main(argv=None):
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     from lecun1989 import runtime
     from lecun1989.evaluation import curves
-    from lecun1989.pipeline import guard
+    from lecun1989.pipeline import declared, guard
     from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
-    from lecun1989.pipeline.variant_runs import load_splits
+    from lecun1989.pipeline.variant_runs import load_splits, trained_on
     from lecun1989.training import checkpoint, distributed
     from lecun1989.training.guards import check_finite, check_learned
     from lecun1989.training.runs import Runs
@@ -55,7 +55,9 @@ def main(argv=None):
     distributed.initialize_from_env()  # several processes when JAX_COORDINATOR_ADDRESS is set (distributed.py)
     runtime.configure()
     guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
+    declared.check("train", args.variant, [args.model, args.curves_dir], runs.params)
     splits = load_splits(args.prepared_dir, runs)
+    provenance = trained_on(runs, args.prepared_dir)
     X, Y = splits["train"]
     trainer = Runs(runs.variant, len(Y[0]), runs.seeds, runtime.engine(), name=args.variant)
     state, epochs = trainer.init(), runs.variant.epochs
@@ -74,7 +76,7 @@ def main(argv=None):
         finally:
             progress.close()
         check_learned(scores["train"]["error"], args.variant, runs.labels, epochs)
-        checkpoint.save(scratch[Path(args.model)], trainer.params(state), trained_by=trainer.description)
+        checkpoint.save(scratch[Path(args.model)], trainer.params(state), trainer.description, provenance)
 
 
 if __name__ == "__main__":

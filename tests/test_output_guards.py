@@ -90,7 +90,7 @@ def test_disk_full_while_writing_the_model_keeps_model_and_curves(tiny_repo):
     script = (
         "import errno, runpy, sys\n"
         "from lecun1989.training import checkpoint\n"
-        "def full(path, params, trained_by):\n"
+        "def full(path, *args):\n"
         "    open(path, 'wb').write(b'half')\n"
         f"    raise OSError({errno.ENOSPC}, 'No space left on device')\n"
         "checkpoint.save = full\n"

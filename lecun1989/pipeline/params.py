@@ -225,10 +225,11 @@ def load_for_variant(name: str, path: str | Path = "params.yaml") -> Params:
     return params
 
 
-def load_dataset(name: str, path: str | Path = "params.yaml") -> Dataset:
+def load_for_dataset(name: str, path: str | Path = "params.yaml") -> Params:
+    """The whole checked params file, refused unless it has the dataset `name`."""
     params = load_params(path)
     _known(params, "datasets", name, path)
-    return params.datasets[name]
+    return params
 
 
 def check_stage_key(stage: str | None) -> None:
