@@ -42,8 +42,8 @@ def test_a_key_that_is_shell_code_never_runs(tiny_repo, entry, key):
     before = snapshot(tiny_repo)
     result = pipeline.run([*ENTRY_POINTS[entry], f"train@{key}"], tiny_repo, check=False)
     out = result.stdout + result.stderr
+    assert not (tiny_repo / MARKER).exists(), f"the key's code ran:\n{out}"
+    assert snapshot(tiny_repo) == before
     assert result.returncode != 0, out
     assert "python -m lecun1989.pipeline.params params.yaml" in out, out  # DVC started the stage's commands
     assert "params error: params.yaml: variants." in out and "String should match pattern" in out, out
-    assert not (tiny_repo / MARKER).exists(), f"the key's code ran:\n{out}"
-    assert snapshot(tiny_repo) == before

@@ -283,7 +283,9 @@ def test_a_model_is_scored_only_as_what_it_was_trained_from():
     )
     assert model_of_other_params().startswith("data error: models/v.msgpack was trained with other params than variants.v and its dataset")
     assert model_of_other_data().endswith("(a draw's manifest differs): retrain it (dvc repro train@v)")
-    assert model_without_record().endswith("does not record the variant, params and prepared data it was trained on: retrain it (dvc repro train@v)")
+    assert model_without_record().endswith(
+        "does not record the variant, params and prepared data it was trained on: retrain it (dvc repro train@v)"
+    )
 
 
 def lock_malformed():
@@ -351,7 +353,9 @@ def stage_key_not_a_name():
 def test_a_stage_key_that_is_not_a_name_is_refused():
     from lecun1989.pipeline.params import check_stage_key
 
-    assert stage_key_not_a_name().startswith("params error: DVC_STAGE = 'train@x;touch pwned;': the stage's key 'x;touch pwned;' is not a name")
+    assert stage_key_not_a_name().startswith(
+        "params error: DVC_STAGE = 'train@x;touch pwned;': the stage's key 'x;touch pwned;' is not a name"
+    )
     assert "'q\\ntouch pwned' is not a name" in refusal(lambda: check_stage_key("train@q\ntouch pwned"))
     check_stage_key("train@lecun1989")
     check_stage_key("report")
