@@ -17,8 +17,10 @@ misread: the sorted positions of the test digits the run misreads.
 kept test digits when 0..20% are rejected, lowest margin first.
 --misread PNG: the test digits the first run misreads, captioned true->predicted and k/N, the
 number of the N runs of its draw that misread the digit too.
-Every output is replaced only if it holds an output of its own kind (refused before any work), and
-all of them are replaced together when the stage succeeds.
+Every output is replaced only if it holds an output of its own kind and dvc.yaml declares it for
+evaluate@VARIANT (refused before any work), and all of them are replaced together when the stage
+succeeds. The model is refused unless it was trained from this variant's params and this prepared
+data (training/checkpoint.py), and both unless they are what dvc.lock records.
 """
 
 import argparse

@@ -6,13 +6,14 @@ its n_seeds seeds (seed, seed+1, ...), draw-major. Runs train side by side, one 
 Reads params: variants.VARIANT (every key) and datasets.<its dataset>, from params.yaml.
 Reads: PREPARED_DIR (the preprocess stage's folder of the variant's dataset: draw_<draw>/ for each
 draw, checked against its manifest).
-Writes: MODEL (Flax msgpack of the parameters of every run, stacked on a leading axis in run order)
-and CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is
+Writes: MODEL (Flax msgpack of the parameters of every run, stacked on a leading axis in run order,
+and what they were trained from: variant, params and prepared data; training/checkpoint.py) and CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is
 the epoch, 1..epochs) the train, val and test loss and error % of every run and their mean, min and
 max over runs, as plots/metrics/{runs/d<draw>_s<seed>,mean,min,max}/{train,val,test}_{loss,error}.tsv,
 and the last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
 it never edits dvc.yaml nor saves an experiment; dvc.yaml declares the folder and its plots.
-Refuses (before any work) an output path that holds anything but its own kind of output, and a run
+Refuses (before any work) an output path that holds anything but its own kind of output or that
+dvc.yaml does not declare for train@VARIANT, prepared data other than dvc.lock records, and a run
 whose final train error is near chance (training did not learn). MODEL and CURVES_DIR are replaced
 together, only when training succeeds: a failed run leaves both as they were.
 Progress: one line per epoch on stderr (a progress bar when stderr is a terminal and CI is
