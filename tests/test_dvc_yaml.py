@@ -6,6 +6,7 @@ that builds them."""
 import ast
 import re
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import yaml
 
@@ -96,11 +97,15 @@ def test_every_stage_runs_a_module_of_this_checkout():
         assert commands(body)[:-1] in ([], [KEY_CHECK]), f"{name}: {body['cmd']}"
 
 
-NAME_FIELDS = {"key"} | {  # the fields of a variant or dataset that the schema makes names (params.NAME)
-    f"item.{field}"
-    for model in (params.Variant, params.Dataset)
-    for field, info in model.model_fields.items()
-    if info.annotation is str and any(getattr(m, "pattern", None) == params.NAME for m in info.metadata)
+def is_name(info) -> bool:
+    """A field the schema makes a name: a string matching params.NAME, or a choice of such names."""
+    if get_origin(info.annotation) is Literal:
+        return all(isinstance(v, str) and re.fullmatch(params.NAME, v) for v in get_args(info.annotation))
+    return info.annotation is str and any(getattr(m, "pattern", None) == params.NAME for m in info.metadata)
+
+
+NAME_FIELDS = {"key"} | {
+    f"item.{f}" for model in (params.Variant, params.Dataset) for f, info in model.model_fields.items() if is_name(info)
 }
 
 
