@@ -18,7 +18,8 @@ from lecun1989.training.guards import NOT_LEARNED_PCT
 pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
 
 
-def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
+def test_repro_writes_every_output_and_parsable_metrics(tiny_repo, monkeypatch):
+    monkeypatch.chdir(tiny_repo)  # where its dvc.lock records the models
     variants = pipeline.TINY_VARIANTS
     params = load_params(tiny_repo / "params.yaml")
     assert (tiny_repo / "data/MNIST/raw/train-images-idx3-ubyte").is_file()
