@@ -15,10 +15,12 @@ from lecun1989.training.native import build
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "lecun1989"
-# Modules that only validate params, report errors or write files atomically: they cannot change
-# an output's bytes, and listing them would rerun every stage (download included) on each edit.
+# Modules that only validate params or inputs, check output paths, report errors or write files
+# atomically: they cannot change an output's bytes, and listing them would rerun every stage
+# (download included) on each edit.
 NO_OUTPUT_EFFECT = {
-    f"{PACKAGE}/pipeline/{m}.py" for m in ("params", "yaml12", "errors", "atomic", "guard", "progress", "inputs", "lifetime")
+    f"{PACKAGE}/pipeline/{m}.py"
+    for m in ("params", "yaml12", "errors", "atomic", "guard", "progress", "inputs", "lifetime", "declared", "lockfile")
 }
 CHECK_STAGE = "check_params"  # the one stage that is no stage script: python -m lecun1989.pipeline.params
 STAMP = "data/params.checked"
