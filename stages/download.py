@@ -9,7 +9,7 @@ import argparse
 
 from lecun1989.data import idx
 from lecun1989.data.sources import SOURCES
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import declared, guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes
 from lecun1989.pipeline.errors import run_stage
 from lecun1989.pipeline.params import load_params
@@ -21,8 +21,10 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
-    source = load_params(args.params).data.source
+    params = load_params(args.params)
+    source = params.data.source
     guard.check({args.out_dir: idx.RAW_KIND})
+    declared.check("download", None, [args.out_dir], params)
     arrays = SOURCES[source]()
     for name, array in arrays.items():
         idx.check(name, array, f"MNIST from data.source {source!r}")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lecun1989 import runtime
 from lecun1989.data import usps
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import declared, guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes
 from lecun1989.pipeline.errors import run_stage
 from lecun1989.pipeline.params import load_params
@@ -28,8 +28,10 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
-    paper_split = load_params(args.params).data.usps_paper_split
+    params = load_params(args.params)
+    paper_split = params.data.usps_paper_split
     guard.check({args.out_dir: usps.RAW_KIND})
+    declared.check("download_usps", None, [args.out_dir], params)
     with tempfile.TemporaryDirectory() as tmp:
         files = [usps.fetch_resampled_mat(Path(tmp), cache=runtime.download_cache())]
         if paper_split is not None:

@@ -17,8 +17,10 @@ misread: the sorted positions of the test digits the run misreads.
 kept test digits when 0..20% are rejected, lowest margin first.
 --misread PNG: the test digits the first run misreads, captioned true->predicted and k/N, the
 number of the N runs of its draw that misread the digit too.
-Every output is replaced only if it holds an output of its own kind (refused before any work), and
-all of them are replaced together when the stage succeeds.
+Every output is replaced only if it holds an output of its own kind and dvc.yaml declares it for
+evaluate@VARIANT (refused before any work), and all of them are replaced together when the stage
+succeeds. The model is refused unless it was trained from this variant's params and this prepared
+data (training/checkpoint.py), and both unless they are what dvc.lock records.
 """
 
 import argparse
@@ -46,17 +48,19 @@ def main(argv=None):
     from lecun1989 import runtime
     from lecun1989.evaluation.outputs import KINDS, evaluate
     from lecun1989.evaluation.predict import Predictor
-    from lecun1989.pipeline import guard
+    from lecun1989.pipeline import declared, guard
     from lecun1989.pipeline.atomic import staged, write_bytes, write_json
-    from lecun1989.pipeline.variant_runs import load_splits
+    from lecun1989.pipeline.variant_runs import load_splits, trained_on
     from lecun1989.training import checkpoint
 
     runtime.configure()
     paths = {kind: getattr(args, kind) for kind in KINDS if getattr(args, kind)}
     guard.check({path: KINDS[kind] for kind, path in paths.items()}, inputs=[args.prepared_dir, args.model])
+    declared.check("evaluate", args.variant, paths.values(), runs.params)
     splits = load_splits(args.prepared_dir, runs)
     predictor = Predictor(runs.variant, runtime.engine(), name=args.variant)
-    params, trained_by = checkpoint.load(args.model, runs.variant, len(runs.runs))
+    provenance = trained_on(runs, args.prepared_dir)
+    params, trained_by = checkpoint.load(args.model, runs.variant, len(runs.runs), provenance)
     outputs = {split: predictor.outputs(params, x) for split, (x, _) in splits.items()}
     metrics, per_run, files = evaluate(runs, splits, outputs, set(paths), args.variant)
     metrics["engine"] = {"train": trained_by, "evaluate": predictor.description}

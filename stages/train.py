@@ -6,13 +6,14 @@ its n_seeds seeds (seed, seed+1, ...), draw-major. Runs train side by side, one 
 Reads params: variants.VARIANT (every key) and datasets.<its dataset>, from params.yaml.
 Reads: PREPARED_DIR (the preprocess stage's folder of the variant's dataset: draw_<draw>/ for each
 draw, checked against its manifest).
-Writes: MODEL (Flax msgpack of the parameters of every run, stacked on a leading axis in run order)
-and CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is
+Writes: MODEL (Flax msgpack of the parameters of every run, stacked on a leading axis in run order,
+and what they were trained from: variant, params and prepared data; training/checkpoint.py) and CURVES_DIR, a DVCLive folder with the learning curves: after every epoch (DVCLive's `step` is
 the epoch, 1..epochs) the train, val and test loss and error % of every run and their mean, min and
 max over runs, as plots/metrics/{runs/d<draw>_s<seed>,mean,min,max}/{train,val,test}_{loss,error}.tsv,
 and the last epoch's values in metrics.json. DVCLive runs with save_dvc_exp=False and dvcyaml=None:
 it never edits dvc.yaml nor saves an experiment; dvc.yaml declares the folder and its plots.
-Refuses (before any work) an output path that holds anything but its own kind of output, and a run
+Refuses (before any work) an output path that holds anything but its own kind of output or that
+dvc.yaml does not declare for train@VARIANT, prepared data other than dvc.lock records, and a run
 whose final train error is near chance (training did not learn). MODEL and CURVES_DIR are replaced
 together, only when training succeeds: a failed run leaves both as they were.
 Progress: one line per epoch on stderr (a progress bar when stderr is a terminal and CI is
@@ -44,10 +45,10 @@ def main(argv=None):
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     from lecun1989 import runtime
     from lecun1989.evaluation import curves
-    from lecun1989.pipeline import guard
+    from lecun1989.pipeline import declared, guard
     from lecun1989.pipeline.atomic import staged
     from lecun1989.pipeline.progress import Progress
-    from lecun1989.pipeline.variant_runs import load_splits
+    from lecun1989.pipeline.variant_runs import load_splits, trained_on
     from lecun1989.training import checkpoint, distributed
     from lecun1989.training.guards import check_finite, check_learned
     from lecun1989.training.runs import Runs
@@ -55,7 +56,9 @@ def main(argv=None):
     distributed.initialize_from_env()  # several processes when JAX_COORDINATOR_ADDRESS is set (distributed.py)
     runtime.configure()
     guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
+    declared.check("train", args.variant, [args.model, args.curves_dir], runs.params)
     splits = load_splits(args.prepared_dir, runs)
+    provenance = trained_on(runs, args.prepared_dir)
     X, Y = splits["train"]
     trainer = Runs(runs.variant, len(Y[0]), runs.seeds, runtime.engine(), name=args.variant)
     state, epochs = trainer.init(), runs.variant.epochs
@@ -74,7 +77,7 @@ def main(argv=None):
         finally:
             progress.close()
         check_learned(scores["train"]["error"], args.variant, runs.labels, epochs)
-        checkpoint.save(scratch[Path(args.model)], trainer.params(state), trained_by=trainer.description)
+        checkpoint.save(scratch[Path(args.model)], trainer.params(state), trainer.description, provenance)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 vectorized run's model and curves bit for bit; only process 0 writes."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,14 +28,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+MODEL, CURVES = "models/lecun1989.msgpack", "metrics/curves/lecun1989"
+
+
 def train(repo, out, extra_env) -> subprocess.Popen:
-    """The train stage run in out's folder (a stage writes only inside the folder it runs in), on the
-    tiny repository's params and prepared digits."""
-    cmd = [sys.executable, "-m", "stages.train", "lecun1989", str(repo / "data/prepared/zip1989"), f"{out.name}/model.msgpack"]
-    cmd += [f"{out.name}/curves", "--params", str(repo / "params.yaml")]
+    """The train stage run in the folder out, beside a copy of dvc.yaml (a stage writes only the
+    outputs it declares, inside the folder it runs in), on the tiny repository's params and digits."""
+    out.mkdir()
+    shutil.copy(repo / "dvc.yaml", out / "dvc.yaml")
+    cmd = [sys.executable, "-m", "stages.train", "lecun1989", str(repo / "data/prepared/zip1989"), MODEL, CURVES]
+    cmd += ["--params", str(repo / "params.yaml")]
     env = {k: v for k, v in pipeline.env().items() if k not in (RUNS, COORDINATOR)}
     env = {**env, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(pipeline.ROOT), **extra_env}
-    return subprocess.Popen(cmd, cwd=out.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finished(process: subprocess.Popen) -> str:
@@ -59,9 +65,9 @@ def test_two_processes_train_the_single_process_vectorized_runs_bit_for_bit(tiny
     for output in outputs:  # each process's one CPU device holds 2 of the 4 runs
         assert "training on the xla engine" in output and "vectorized (" in output and "2 cpu device(s), 2 process(es)" in output, output
     assert "epoch 2/2" in outputs[0] and "epoch" not in outputs[1]  # process 1 stays quiet
-    assert not (tmp_path / "process1").exists()  # and writes nothing
-    assert (tmp_path / "process0/model.msgpack").read_bytes() == (tmp_path / "single/model.msgpack").read_bytes()
-    assert pipeline.tree_bytes(tmp_path / "process0/curves") == pipeline.tree_bytes(tmp_path / "single/curves")
+    assert sorted(p.name for p in (tmp_path / "process1").iterdir()) == ["dvc.yaml"]  # and writes nothing
+    assert (tmp_path / "process0" / MODEL).read_bytes() == (tmp_path / "single" / MODEL).read_bytes()
+    assert pipeline.tree_bytes(tmp_path / "process0" / CURVES) == pipeline.tree_bytes(tmp_path / "single" / CURVES)
 
 
 @pytest.mark.parametrize(

@@ -6,18 +6,34 @@ that builds them."""
 import ast
 import re
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import yaml
 
+from lecun1989.pipeline import params
 from lecun1989.training.native import build
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "lecun1989"
-# Modules that only validate params, report errors or write files atomically: they cannot change
-# an output's bytes, and listing them would rerun every stage (download included) on each edit.
+# Modules that only validate params or inputs, check output paths, report errors or write files
+# atomically: they cannot change an output's bytes, and listing them would rerun every stage
+# (download included) on each edit.
 NO_OUTPUT_EFFECT = {
     f"{PACKAGE}/pipeline/{m}.py"
-    for m in ("params", "yaml12", "errors", "atomic", "guard", "progress", "inputs", "lifetime", "readers", "dvc_state")
+    for m in (
+        "params",
+        "yaml12",
+        "errors",
+        "atomic",
+        "guard",
+        "progress",
+        "inputs",
+        "lifetime",
+        "readers",
+        "dvc_state",
+        "declared",
+        "lockfile",
+    )
 }
 CHECK_STAGE = "check_params"  # the one stage that is no stage script: python -m lecun1989.pipeline.params
 STAMP = "data/params.checked"
@@ -55,6 +71,19 @@ def local_files(script: Path) -> set[str]:
     return {str(p.relative_to(ROOT)) for p in seen if p.name != "__init__.py"}  # __init__s hold docstrings only
 
 
+KEY_CHECK = "python -m lecun1989.pipeline.params params.yaml"  # a stage's first command where the next holds keys
+
+
+def commands(body) -> list[str]:
+    """The commands of a stage, as DVC runs them: a list as given, a string one a line."""
+    return body["cmd"] if isinstance(body["cmd"], list) else body["cmd"].splitlines()
+
+
+def script(body) -> str:
+    """The stage's own command: the last one (before it, at most the params check)."""
+    return commands(body)[-1]
+
+
 def stage_bodies(include_check=False):
     for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
         if name != CHECK_STAGE or include_check:
@@ -78,8 +107,34 @@ def test_every_stage_runs_a_module_of_this_checkout():
     checkout first on sys.path, so a clone (make verify, dvc exp run --queue) runs its own package,
     not the one installed in the venv."""
     for name, body in stage_bodies():
-        words = body["cmd"].split()
+        words = script(body).split()
         assert words[:2] == ["python", "-m"] and words[2].split(".")[0] in ("stages", PACKAGE), f"{name}: {body['cmd']}"
+        assert commands(body)[:-1] in ([], [KEY_CHECK]), f"{name}: {body['cmd']}"
+
+
+def is_name(info) -> bool:
+    """A field the schema makes a name: a string matching params.NAME, or a choice of such names."""
+    if get_origin(info.annotation) is Literal:
+        return all(isinstance(v, str) and re.fullmatch(params.NAME, v) for v in get_args(info.annotation))
+    return info.annotation is str and any(getattr(m, "pattern", None) == params.NAME for m in info.metadata)
+
+
+NAME_FIELDS = {"key"} | {
+    f"item.{f}" for model in (params.Variant, params.Dataset) for f, info in model.model_fields.items() if is_name(info)
+}
+
+
+def test_no_key_of_params_reaches_a_shell_unchecked():
+    """DVC pastes ${key} and ${item.<field>} into a command's text unquoted and runs it in a shell
+    ($SHELL -c), one command after another, stopping at the first that fails (dvc/stage/run.py).
+    A command that holds one comes after the params check, which refuses a key or name of
+    params.yaml that is not a plain name, and holds only values the schema makes names."""
+    for name, body in stage_bodies(include_check=True):
+        cmds = commands(body)
+        for i, cmd in enumerate(cmds):
+            held = set(re.findall(r"\$\{\s*([^}]*?)\s*\}", cmd))
+            assert held <= NAME_FIELDS, f"{name}: {cmd!r} holds {held - NAME_FIELDS}, which the schema does not make a name"
+            assert not held or cmds[:i] == [KEY_CHECK], f"{name}: {cmd!r} holds keys of params.yaml but is not after {KEY_CHECK!r}"
 
 
 NATIVE = f"{PACKAGE}/training/native"
@@ -108,7 +163,7 @@ def covered(path: str, deps) -> bool:
 def stage_files(body) -> set[str]:
     """The package files a stage's command runs: its modules, and the C++ sources of the native
     library where it loads it (for a stage that only predicts, the forward pass's sources)."""
-    files = local_files(ROOT / (body["cmd"].split()[2].replace(".", "/") + ".py"))
+    files = local_files(ROOT / (script(body).split()[2].replace(".", "/") + ".py"))
     if f"{NATIVE}/build.py" in files:
         files |= NATIVE_SOURCES if f"{NATIVE}/engine.py" in files else FORWARD_PASS
     return files

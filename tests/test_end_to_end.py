@@ -11,13 +11,15 @@ import pytest
 from lecun1989 import runtime
 from lecun1989.evaluation import scoring
 from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.variant_runs import trained_on, variant_runs
 from lecun1989.training import checkpoint
 from lecun1989.training.guards import NOT_LEARNED_PCT
 
 pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
 
 
-def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
+def test_repro_writes_every_output_and_parsable_metrics(tiny_repo, monkeypatch):
+    monkeypatch.chdir(tiny_repo)  # where its dvc.lock records the models
     variants = pipeline.TINY_VARIANTS
     params = load_params(tiny_repo / "params.yaml")
     assert (tiny_repo / "data/MNIST/raw/train-images-idx3-ubyte").is_file()
@@ -35,7 +37,10 @@ def test_repro_writes_every_output_and_parsable_metrics(tiny_repo):
         assert metrics["test"]["error_pct"] == scoring.spread(errors)
         assert metrics["test"]["error_pct_by_draw"] == {"draw_42": errors[:2].mean(), "draw_43": errors[2:].mean()}
         assert metrics["train"]["error_pct"]["max"] < NOT_LEARNED_PCT  # the train stage's own check let them through
-        _, trained_by = checkpoint.load(tiny_repo / f"models/{name}.msgpack", params.variants[name], 4)
+        runs = variant_runs(name, tiny_repo / "params.yaml")
+        provenance = trained_on(runs, tiny_repo / "data/prepared/zip1989")
+        assert provenance["variant"] == name and set(provenance["prepared"]) == {"draw_42", "draw_43"}
+        _, trained_by = checkpoint.load(tiny_repo / f"models/{name}.msgpack", params.variants[name], 4, provenance)
         engines = metrics["engine"]
         assert set(engines) == {"train", "evaluate"} and engines["train"] == trained_by
         assert trained_by.startswith(("native engine (", "xla engine (")) and engines["evaluate"].startswith(trained_by.split(" (")[0])
@@ -67,10 +72,10 @@ def test_compiled_programs_cache_cold_warm_or_off_gives_the_same_model(tiny_repo
     entries = []
     for how, setting in (("cold", cache), ("warm", cache), ("off", "0")):
         env = {**pipeline.env(), runtime.JAX_CACHE_ENV: str(setting)}
-        model, curves = tiny_repo / "out" / f"{how}.msgpack", tiny_repo / "out" / f"{how}-curves"  # inside: stages write nowhere else
-        cmd = [sys.executable, "-m", "stages.train", "lecun1989", "data/prepared/zip1989", str(model), str(curves), "--quiet"]
+        model, curves = "models/lecun1989.msgpack", "metrics/curves/lecun1989"  # its own outputs: a stage writes no others
+        cmd = [sys.executable, "-m", "stages.train", "lecun1989", "data/prepared/zip1989", model, curves, "--quiet"]
         subprocess.run(cmd, cwd=tiny_repo, env=env, check=True, capture_output=True)
-        assert model.read_bytes() == made, how
+        assert (tiny_repo / model).read_bytes() == made, how
         entries.append(sorted(p.name for p in cache.iterdir()) if cache.exists() else [])
     assert entries[0] and entries[1] == entries[0] == entries[2], "the warm run compiled something anew"
 

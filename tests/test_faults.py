@@ -20,7 +20,9 @@ RAW = "data/MNIST/raw"
 
 
 def run_stage(stage: str, args: list, folder, params: dict) -> subprocess.CompletedProcess:
+    """The stage run in folder, beside params and dvc.yaml (a stage writes only the outputs it declares)."""
     pipeline.write_params(folder, params)
+    shutil.copy(ROOT / "dvc.yaml", folder / "dvc.yaml")
     cmd = [sys.executable, str(ROOT / "stages" / f"{stage}.py"), *map(str, args), "--params", "params.yaml"]
     return subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=300)
 
@@ -31,7 +33,7 @@ def assert_refused(result, folder, label: str, *words) -> None:
     assert last.startswith(f"{label}: "), result.stderr
     for word in words:
         assert word in last, f"{word!r} not in: {last}"
-    assert sorted(p.name for p in folder.iterdir()) == ["params.yaml"], "the refused stage left files behind"
+    assert sorted(p.name for p in folder.iterdir()) == ["dvc.yaml", "params.yaml"], "the refused stage left files behind"
 
 
 # --- raw IDX files, refused by the preprocess stage ---------------------------------------------
@@ -74,7 +76,7 @@ def test_damaged_raw_file_refused_by_preprocess(tiny_repo_done, tmp_path, fault,
     fault(raw / name)
     work = tmp_path / "work"
     work.mkdir()
-    result = run_stage("preprocess", ["zip1989", raw, "prepared"], work, pipeline.tiny_params())
+    result = run_stage("preprocess", ["zip1989", raw, "data/prepared/zip1989"], work, pipeline.tiny_params())
     assert_refused(result, work, "data error", *words)
 
 
@@ -151,7 +153,9 @@ def test_damaged_prepared_file_refused_by_train(tiny_repo_done, tmp_path, fault,
     fault(prepared / "draw_42")
     work = tmp_path / "work"
     work.mkdir()
-    result = run_stage("train", ["lecun1989", prepared, "models/m.msgpack", "metrics/curves/m"], work, pipeline.tiny_params())
+    result = run_stage(
+        "train", ["lecun1989", prepared, "models/lecun1989.msgpack", "metrics/curves/lecun1989"], work, pipeline.tiny_params()
+    )
     assert_refused(result, work, "data error", *words)
 
 
@@ -160,7 +164,7 @@ def test_damaged_model_refused_by_evaluate(tiny_repo_done, tmp_path):
     model.write_bytes((tiny_repo_done / "models/lecun1989.msgpack").read_bytes()[:1000])
     work = tmp_path / "work"
     work.mkdir()
-    args = ["lecun1989", tiny_repo_done / "data/prepared/zip1989", model, "metrics/m.json", "metrics/per_run/m.json"]
+    args = ["lecun1989", tiny_repo_done / "data/prepared/zip1989", model, "metrics/lecun1989.json", "metrics/per_run/lecun1989.json"]
     assert_refused(run_stage("evaluate", args, work, pipeline.tiny_params()), work, "data error", "m.msgpack")
 
 
@@ -181,7 +185,8 @@ def test_a_run_that_does_not_learn_is_refused(tiny_repo_done, tmp_path):
     near chance (90%): no model or curves, one line naming variant and seed."""
     params = pipeline.tiny_params()
     params["variants"]["change4_relu_dropout"].update(lr=100.0, lr_end=100.0)
-    args = ["change4_relu_dropout", tiny_repo_done / "data/prepared/zip1989", "models/m.msgpack", "metrics/curves/m"]
+    args = ["change4_relu_dropout", tiny_repo_done / "data/prepared/zip1989", "models/change4_relu_dropout.msgpack"]
+    args += ["metrics/curves/change4_relu_dropout"]
     result = run_stage("train", args, tmp_path, params)
     assert_refused(
         result, tmp_path, "training did not learn", "variant change4_relu_dropout, run d42_s0", "after epoch 2", "no model or metrics"

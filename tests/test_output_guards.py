@@ -90,7 +90,7 @@ def test_disk_full_while_writing_the_model_keeps_model_and_curves(tiny_repo):
     script = (
         "import errno, runpy, sys\n"
         "from lecun1989.training import checkpoint\n"
-        "def full(path, params, trained_by):\n"
+        "def full(path, *args):\n"
         "    open(path, 'wb').write(b'half')\n"
         f"    raise OSError({errno.ENOSPC}, 'No space left on device')\n"
         "checkpoint.save = full\n"
@@ -154,3 +154,42 @@ def test_staged_undoes_a_half_done_commit(tmp_path, monkeypatch):
         (scratch[curves] / "metrics.json").write_text("new curves")
         scratch[model].write_bytes(b"new model")
     assert model.read_bytes() == b"old model" and (curves / "metrics.json").read_text() == "old curves"
+
+
+# --- a stage writes only its own outputs, as dvc.yaml declares them ---------------------------------
+
+OWN_EVAL = ["metrics/per_run/lecun1989.json"]
+OTHER_STAGES = [  # stage, arguments, the path named, whose output it is
+    (
+        "evaluate",
+        ["lecun1989", "data/prepared/zip1989", "models/lecun1989.msgpack", "metrics/change4_relu_dropout.json", *OWN_EVAL],
+        "metrics/change4_relu_dropout.json",
+        "evaluate@change4_relu_dropout",
+    ),
+    (
+        "evaluate",
+        ["lecun1989", "data/prepared/zip1989", "models/lecun1989.msgpack", "metrics/lecun1989.json", *OWN_EVAL]
+        + ["--confusion", "metrics/confusion/change4_relu_dropout.csv"],
+        "metrics/confusion/change4_relu_dropout.csv",
+        "evaluate@change4_relu_dropout",
+    ),
+    (
+        "train",
+        ["lecun1989", "data/prepared/zip1989", "models/change4_relu_dropout.msgpack", "metrics/curves/change4_relu_dropout"],
+        "models/change4_relu_dropout.msgpack",
+        "train@change4_relu_dropout",
+    ),
+    ("preprocess", ["zip1989", "data/MNIST/raw", "data/prepared/elsewhere"], "data/prepared/elsewhere", None),
+]
+
+
+@pytest.mark.parametrize("stage, args, path, owner", OTHER_STAGES, ids=[f"{m[0]}-{m[2]}" for m in OTHER_STAGES])
+def test_another_stages_output_is_refused_and_nothing_changes(tiny_repo, stage, args, path, owner):
+    """The path holds an output of the right kind, or nothing: only dvc.yaml tells whose it is."""
+    before = snapshot(tiny_repo)
+    result = run_stage(stage, args, tiny_repo)
+    assert snapshot(tiny_repo) == before
+    assert result.returncode == 3, result.stderr
+    line = result.stderr.strip()
+    assert line.startswith(f"output error: {path} is not an output of {stage}@{args[0]} in dvc.yaml"), result.stderr
+    assert (f"it is {owner}'s" if owner else "no stage declares it") in line and "\n" not in line, line

@@ -211,35 +211,39 @@ def test_outputs_outside_the_repository_or_symlinked_are_refused():
 # --- the model evaluation loads ------------------------------------------------------------------
 
 
-def _model(tmp: Path, weights) -> Path:
+TRAINED_ON = {"variant": "v", "params_sha256": "5" * 64, "prepared": {"draw_42": "a" * 64}}  # what variant v is trained from
+
+
+def _model(tmp: Path, weights, **trained_on) -> Path:
+    """models/v.msgpack as the train stage writes it, trained from TRAINED_ON with `trained_on`'s changes."""
     from lecun1989.training import checkpoint
 
     path = tmp / "models" / "v.msgpack"
     path.parent.mkdir(exist_ok=True)
-    checkpoint.save(path, {"w": weights}, trained_by="test")
+    checkpoint.save(path, {"w": weights}, "test", TRAINED_ON | trained_on)
     return path
 
 
 def _load(path: Path, weights) -> str | None:
-    """checkpoint.load of `path` against a variant whose only parameter has the shape of `weights`."""
+    """checkpoint.load of `path` against variant v (TRAINED_ON), whose only parameter has the shape of `weights`."""
     from lecun1989.training import checkpoint
 
     with pytest.MonkeyPatch.context() as patches:
         patches.setattr(checkpoint, "template", lambda variant, n_runs: {"w": np.zeros_like(weights)})
-        return checkpoint.load(path, None, 1)
+        return checkpoint.load(path, None, 1, TRAINED_ON)
+
+
+def _lock(stages: dict) -> None:
+    Path("dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
 
 
 def damaged_model():
     weights = np.linspace(-1, 1, 4000, dtype=np.float32).reshape(4, 1000)
     path = _model(Path(), weights)
-    lock = {
-        "schema": "2.0",
-        "stages": {"train@v": {"outs": [{"path": "models/v.msgpack", "md5": hashlib.md5(path.read_bytes()).hexdigest()}]}},
-    }
-    Path("dvc.lock").write_text(yaml.safe_dump(lock))
+    _lock({"train@v": {"outs": [{"path": "models/v.msgpack", "md5": hashlib.md5(path.read_bytes()).hexdigest()}]}})
     _load(path, weights)  # as written: loads
     data = bytearray(path.read_bytes())
-    data[-300:-200] = b"\x3f" * 100  # same size, still a valid msgpack of finite weights
+    data[1000:1100] = b"\x3f" * 100  # same size, still a valid msgpack of finite weights
     path.write_bytes(bytes(data))
     return refusal(lambda: _load(path, weights))
 
@@ -248,6 +252,174 @@ def test_a_model_that_is_not_what_training_wrote_is_refused():
     message = damaged_model()
     assert message.startswith("data error: models/v.msgpack is not the model train@v wrote (MD5 ")
     assert "dvc checkout models/v.msgpack" in message and "dvc repro -f train@v" in message
+
+
+def model_of_another_variant():
+    weights = np.zeros(3, np.float32)
+    return refusal(lambda: _load(_model(Path(), weights, variant="w"), weights))
+
+
+def model_of_other_params():
+    weights = np.zeros(3, np.float32)
+    return refusal(lambda: _load(_model(Path(), weights, params_sha256="6" * 64), weights))
+
+
+def model_of_other_data():
+    weights = np.zeros(3, np.float32)
+    return refusal(lambda: _load(_model(Path(), weights, prepared={"draw_42": "b" * 64}), weights))
+
+
+def model_without_record():
+    from flax import serialization
+
+    weights = np.zeros(3, np.float32)
+    path = _model(Path(), weights)
+    path.write_bytes(serialization.msgpack_serialize({"params": {"w": weights}, "trained_by": "test"}))  # the older format
+    return refusal(lambda: _load(path, weights))
+
+
+def test_a_model_is_scored_only_as_what_it_was_trained_from():
+    assert model_of_another_variant() == (
+        "data error: models/v.msgpack is the model of variant 'w', not of v: give v's model, or retrain it (dvc repro train@v)"
+    )
+    assert model_of_other_params().startswith("data error: models/v.msgpack was trained with other params than variants.v and its dataset")
+    assert model_of_other_data().endswith("(a draw's manifest differs): retrain it (dvc repro train@v)")
+    assert model_without_record().endswith(
+        "does not record the variant, params and prepared data it was trained on: retrain it (dvc repro train@v)"
+    )
+
+
+def lock_malformed():
+    weights = np.zeros(3, np.float32)
+    path = _model(Path(), weights)
+    Path("dvc.lock").write_text("schema: '2.0'\nstages: [train@v]\n")
+    return refusal(lambda: _load(path, weights))
+
+
+def lock_without_record():
+    weights = np.zeros(3, np.float32)
+    path = _model(Path(), weights)
+    _lock({"train@w": {"outs": [{"path": "models/w.msgpack", "md5": "0" * 32}]}})
+    return refusal(lambda: _load(path, weights))
+
+
+def prepared_not_recorded():
+    from lecun1989.pipeline import lockfile
+
+    Path("data/prepared/zip1989/draw_42").mkdir(parents=True)
+    Path("data/prepared/zip1989/draw_42/manifest.json").write_text("{}")
+    _lock({"preprocess@zip1989": {"outs": [{"path": "data/prepared/zip1989", "md5": "0" * 32 + ".dir"}]}})
+    return refusal(lambda: lockfile.check(Path("data/prepared/zip1989"), "preprocess@zip1989", "the prepared data"))
+
+
+def test_inputs_are_checked_against_dvc_lock_and_fail_closed(monkeypatch):
+    from lecun1989.pipeline import lockfile
+
+    assert lock_malformed().startswith("data error: dvc.lock is unreadable or malformed (no mapping of stages)")
+    inputs.forget()
+    assert lock_without_record() == (
+        "data error: dvc.lock has no record of models/v.msgpack as an output of train@v: produce it through DVC (dvc repro train@v)"
+    )
+    Path("dvc.lock").write_text("stages:\n  train@v: {outs: [{path: models/v.msgpack, md5: 12}]}\n")
+    assert "the MD5 of models/v.msgpack in train@v is 12" in refusal(lambda: lockfile.recorded(Path("models/v.msgpack"), "train@v"))
+    Path("dvc.lock").unlink()
+    assert lockfile.recorded(Path("models/v.msgpack"), "train@v") is None  # a folder where DVC never ran
+    monkeypatch.setenv("DVC_STAGE", "evaluate@v")  # but DVC runs this stage: there must be a record
+    assert "has no record of models/v.msgpack" in refusal(lambda: lockfile.recorded(Path("models/v.msgpack"), "train@v"))
+    monkeypatch.delenv("DVC_STAGE")
+    assert prepared_not_recorded().startswith("data error: data/prepared/zip1989 is not the prepared data preprocess@zip1989 wrote (MD5 ")
+
+
+def test_a_folder_hashes_as_dvc_hashes_it(tmp_path):
+    """DVC's MD5 of a folder, as `dvc add` wrote it for these files."""
+    from lecun1989.pipeline import lockfile
+
+    (tmp_path / "f/draw_1").mkdir(parents=True)
+    (tmp_path / "f/draw_2").mkdir()
+    (tmp_path / "f/draw_1/x.npy").write_text("a\n")
+    (tmp_path / "f/draw_2/manifest.json").write_bytes(b"bb\0")
+    (tmp_path / "f/top").write_text("c\n")
+    assert lockfile.md5_of(tmp_path / "f") == "b538cfe75d8a2709db8831b642820be6.dir"
+
+
+# --- keys and outputs ------------------------------------------------------------------------------
+
+
+def stage_key_not_a_name():
+    from lecun1989.pipeline.params import check_stage_key
+
+    return refusal(lambda: check_stage_key("train@x;touch pwned;"))
+
+
+def test_a_stage_key_that_is_not_a_name_is_refused():
+    from lecun1989.pipeline.params import check_stage_key
+
+    assert stage_key_not_a_name().startswith(
+        "params error: DVC_STAGE = 'train@x;touch pwned;': the stage's key 'x;touch pwned;' is not a name"
+    )
+    assert "'q\\ntouch pwned' is not a name" in refusal(lambda: check_stage_key("train@q\ntouch pwned"))
+    check_stage_key("train@lecun1989")
+    check_stage_key("report")
+
+
+def _declared_repo():
+    import shutil
+
+    shutil.copy(ROOT / "dvc.yaml", "dvc.yaml")
+    Path("params.yaml").write_text(pipeline.dump_params(COMMITTED))
+    return load_params("params.yaml")
+
+
+def another_stages_output():
+    from lecun1989.pipeline import declared
+
+    params = _declared_repo()
+    return refusal(lambda: declared.check("evaluate", "lecun1989", ["metrics/lecun1989.json", "metrics/change1_softmax.json"], params))
+
+
+def no_dvc_yaml():
+    from lecun1989.pipeline import declared
+
+    return refusal(lambda: declared.check("download", None, ["data/MNIST/raw"], load_params(ROOT / "params.yaml")))
+
+
+def test_a_stage_writes_only_the_outputs_dvc_yaml_declares_for_it():
+    from lecun1989.pipeline import declared
+
+    assert another_stages_output().startswith(
+        "output error: metrics/change1_softmax.json is not an output of evaluate@lecun1989 in dvc.yaml (it is evaluate@change1_softmax's)"
+    )
+    params = load_params("params.yaml")
+    allowed = [
+        ("train", "lecun1989", ["models/lecun1989.msgpack", "metrics/curves/lecun1989"]),
+        ("preprocess", "zip1989", ["data/prepared/zip1989"]),
+        ("download", None, ["data/MNIST/raw"]),
+    ]
+    for script, key, paths in allowed:
+        declared.check(script, key, paths, params)
+    refused = [  # another stage's output, a folder holding others', one that holds one output only, a path nobody declares
+        ("train", "lecun1989", ["models/change1_softmax.msgpack"], "it is train@change1_softmax's"),
+        ("train", "lecun1989", ["metrics/curves"], "it is train@"),
+        ("preprocess", "zip1989", ["data/prepared/mnist50k"], "it is preprocess@mnist50k's"),
+        ("download", None, ["data/MNIST"], "no stage declares it"),
+        ("download", None, ["metrics/lecun1989.json"], "it is evaluate@lecun1989's"),
+    ]
+    for script, key, paths, words in refused:
+        assert words in refusal(lambda: declared.check(script, key, paths, params)), (script, paths)
+    Path("dvc.yaml").unlink()
+    assert no_dvc_yaml().startswith("output error: no dvc.yaml in ")
+
+
+def test_declared_outputs_are_those_dvc_resolves():
+    """declared.stages expands dvc.yaml as DVC does: the same stages, each with the same outputs."""
+    from dvc.repo import Repo
+
+    from lecun1989.pipeline import declared
+
+    with Repo(str(ROOT)) as repo:
+        resolved = {s.name: sorted(str(o.def_path) for o in s.outs) for s in repo.index.stages}
+    ours = {name: sorted(outs) for name, (_, outs) in declared.stages(load_params(ROOT / "params.yaml"), ROOT / "dvc.yaml").items()}
+    assert ours == resolved
 
 
 def non_finite_weight():
@@ -560,6 +732,16 @@ CASES = [
     output_through_symlink,
     output_symlink_inside,
     damaged_model,
+    model_of_another_variant,
+    model_of_other_params,
+    model_of_other_data,
+    model_without_record,
+    lock_malformed,
+    lock_without_record,
+    prepared_not_recorded,
+    stage_key_not_a_name,
+    another_stages_output,
+    no_dvc_yaml,
     non_finite_weight,
     idx_header_overflow,
     corrupt_per_run_file,

@@ -49,6 +49,16 @@ def save(out_dir, draws: dict[int, dict[str, dict[str, np.ndarray]]]) -> None:
             write_json(folder / MANIFEST, manifest)
 
 
+def manifest_bytes(draw_folder) -> bytes:
+    """The bytes of a draw's manifest (the SHA-256 of every array of the draw)."""
+    path = Path(draw_folder) / MANIFEST
+    if not path.is_file():
+        raise DataError(f"{path} is missing; run the preprocess stage first (dvc repro preprocess)")
+    data = path.read_bytes()
+    inputs.record(path, data)
+    return data
+
+
 def _read_manifest(manifest_path: Path) -> dict[str, str]:
     """{file name: sha256} of a manifest that names exactly the files of NAMES: an entry can never
     point outside the folder, nor at a file the stages do not write."""
