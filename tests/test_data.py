@@ -363,7 +363,7 @@ def test_too_many_train_plus_val_digits_is_refused():
         preprocess.draw_indices(42, 59500, 1000, 2007)
 
 
-def test_a_prepared_draw_without_validation_digits_loads_and_its_runs_have_no_val_split(tmp_path):
+def test_a_prepared_draw_without_validation_digits_loads_and_its_runs_have_no_val_split(tmp_path, monkeypatch):
     """A USPS draw: empty val arrays are saved and loaded; the stages' splits leave val out; an empty
     train or test split is refused."""
     from types import SimpleNamespace
@@ -374,9 +374,10 @@ def test_a_prepared_draw_without_validation_digits_loads_and_its_runs_have_no_va
     def split(n):
         return {"x": np.zeros((n, 16, 16), np.float32), "y": np.arange(n, dtype=np.uint8) % 10, "index": np.arange(n, dtype=np.int64)}
 
+    monkeypatch.chdir(tmp_path)  # no dvc.lock: a folder DVC never made
     prepared.save(tmp_path / "usps", {7: {"train": split(5), "val": split(0), "test": split(3)}})
     assert len(prepared.load(prepared.draw_dir(tmp_path / "usps", 7))["val"]["x"]) == 0
-    splits = load_splits(tmp_path / "usps", SimpleNamespace(draws=[7, 7]))
+    splits = load_splits(tmp_path / "usps", SimpleNamespace(draws=[7, 7], variant=SimpleNamespace(dataset="usps")))
     assert set(splits) == {"train", "test"} and [len(y) for y in splits["test"][1]] == [3, 3]
     prepared.save(tmp_path / "bad", {7: {"train": split(5), "val": split(0), "test": split(0)}})
     with pytest.raises(DataError, match="the test split holds no digits"):

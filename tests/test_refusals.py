@@ -142,19 +142,26 @@ def test_dataset_and_variant_keys_are_names():
     assert "a name" in params_edit(lambda p: p["variants"].update({"1st": p["variants"]["lecun1989"]}))
 
 
+def after_change4_50k(variants: dict, name: str, entry: dict) -> dict:
+    """variants with name inserted right after change4_50k, so that change4_50k is the row before it."""
+    items = list(variants.items())
+    i = [k for k, _ in items].index("change4_50k") + 1
+    return dict([*items[:i], (name, entry), *items[i:]])
+
+
 def default_baseline_on_other_test_digits():
     def edit(p):
         p["datasets"]["small_test"] = {**p["datasets"]["zip1989"], "n_test": 1000}
-        p["variants"]["change4_small_test"] = {**p["variants"]["change4_50k"], "dataset": "small_test"}
-        del p["variants"]["change4_small_test"]["baseline"]
+        entry = {k: v for k, v in p["variants"]["change4_50k"].items() if k != "baseline"}
+        p["variants"] = after_change4_50k(p["variants"], "change4_small_test", {**entry, "dataset": "small_test"})
 
     return params_edit(edit)
 
 
 def no_common_seed():
     def edit(p):
-        p["variants"]["change4_seed100"] = {**p["variants"]["change4_50k"], "seed": 100}
-        del p["variants"]["change4_seed100"]["baseline"]
+        entry = {k: v for k, v in p["variants"]["change4_50k"].items() if k != "baseline"}
+        p["variants"] = after_change4_50k(p["variants"], "change4_seed100", {**entry, "seed": 100})
 
     return params_edit(edit)
 
