@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <vector>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -93,153 +94,190 @@ inline void tree_sum(double* a, int64_t rows, int64_t cols) {
   }
 }
 
-// put(c, the tree sum over r < rows of term(r, c)) for each c < cols.
-template <class Term, class Put>
-void tree_sums(std::vector<double>& buffer, int64_t rows, int cols, Term term, Put put) {
+// out[c] = the tree sum over r < rows of row r's column c, for c < cols, where fill(r, row) writes row r.
+template <class Fill>
+void tree_sums(std::vector<double>& buffer, int64_t rows, int cols, Fill fill, double* out) {
   buffer.resize(rows * cols);
-  for (int64_t r = 0; r < rows; r++)
-    for (int c = 0; c < cols; c++) buffer[r * cols + c] = term(r, c);
+  for (int64_t r = 0; r < rows; r++) fill(r, &buffer[r * cols]);
   tree_sum(buffer.data(), rows, cols);
-  for (int c = 0; c < cols; c++) put(c, buffer[c]);
+  std::copy_n(buffer.data(), cols, out);
 }
 
-// Where each parameter, indexed as hessian_fixed indexes the Flax layout, sits in the engine's order.
-inline int w1_at(int k, int m) { return W1 + m * W1_ROW + k; }                                 // H1 (ky, kx, 0, m), k = 5 ky + kx
-inline int b1_at(int pos, int m) { return B1 + m * 64 + pos; }                                  // H1_bias (y, x, m), pos = 8 y + x
-inline int w2_at(int k, int j, int g, int o) { return W2 + ((g * 25 + k) * 8 + j) * 4 + o; }  // H2_g (ky, kx, j, o)
-inline int b2_at(int pos, int m) { return B2 + m * 16 + pos; }                                  // H2_bias (y, x, m), pos = 4 y + x
-inline int w3_at(int f, int u) { return W3 + u * 192 + (f % 12) * 16 + f / 12; }              // H3 (f, u), f = 12 pos + m
-inline int w4_at(int f, int o) { return W4 + o * W4_ROW + f; }                                  // out (f, o)
+// The parameters (or their estimates) in float64, indexed as hessian_fixed indexes the Flax layout:
+// k = 5 ky + kx, pos = 8 y + x (H1) or 4 y + x (H2), m a map; f = 12 pos + m, H3's inputs.
+struct Net {
+  double w1[25][12], b1[64][12], w2[25][8][3][4], b2[16][12], w3[192][30], b3[30], w4[30][10], b4[10];  // w2: (k, j, group, o)
+};
+
+// f(each parameter in net, its index in the engine's order), for the 9,760 parameters.
+template <class F>
+void each_param(Net& net, F f) {
+  for (int k = 0; k < 25; k++)
+    for (int m = 0; m < 12; m++) f(net.w1[k][m], W1 + m * W1_ROW + k);
+  for (int pos = 0; pos < 64; pos++)
+    for (int m = 0; m < 12; m++) f(net.b1[pos][m], B1 + m * 64 + pos);
+  for (int k = 0; k < 25; k++)
+    for (int j = 0; j < 8; j++)
+      for (int g = 0; g < 3; g++)
+        for (int o = 0; o < 4; o++) f(net.w2[k][j][g][o], W2 + ((g * 25 + k) * 8 + j) * 4 + o);
+  for (int pos = 0; pos < 16; pos++)
+    for (int m = 0; m < 12; m++) f(net.b2[pos][m], B2 + m * 16 + pos);
+  for (int i = 0; i < 192; i++)
+    for (int u = 0; u < 30; u++) f(net.w3[i][u], W3 + u * 192 + (i % 12) * 16 + i / 12);
+  for (int u = 0; u < 30; u++) f(net.b3[u], B3 + u);
+  for (int i = 0; i < 30; i++)
+    for (int o = 0; o < 10; o++) f(net.w4[i][o], W4 + o * W4_ROW + i);
+  for (int o = 0; o < 10; o++) f(net.b4[o], B4 + o);
+}
+
+// A dense layer's units' total inputs a (n, units) from its inputs x (n, in): the terms in input order, then the bias.
+template <int IN, int UNITS>
+void dense(int64_t n, const double* x, const double (&w)[IN][UNITS], const double (&b)[UNITS], double* a) {
+  for (int64_t d = 0; d < n; d++) {
+    double acc[UNITS] = {};
+    for (int i = 0; i < IN; i++)
+      for (int u = 0; u < UNITS; u++) acc[u] = acc[u] + x[d * IN + i] * w[i][u];
+    for (int u = 0; u < UNITS; u++) a[d * UNITS + u] = acc[u] + b[u];
+  }
+}
+
+// A dense layer's estimates (the weights' and biases' sums over digits) into h, and the curvature at
+// its inputs d2x (n, in): sums over its units in order.
+template <int IN, int UNITS>
+void dense_back(int64_t n, const double* x, const double* d2a, const double (&w)[IN][UNITS], double (&hw)[IN][UNITS],
+                double (&hb)[UNITS], std::vector<double>& buffer, double* d2x) {
+  for (int i = 0; i < IN; i++)
+    tree_sums(
+        buffer, n, UNITS,
+        [&](int64_t d, double* row) {
+          for (int u = 0; u < UNITS; u++) row[u] = (x[d * IN + i] * x[d * IN + i]) * d2a[d * UNITS + u];
+        },
+        hw[i]);
+  tree_sums(buffer, n, UNITS, [&](int64_t d, double* row) { std::copy_n(d2a + d * UNITS, UNITS, row); }, hb);
+  for (int64_t d = 0; d < n; d++)
+    for (int i = 0; i < IN; i++) {
+      double sum = 0.0;
+      for (int u = 0; u < UNITS; u++) sum = sum + (w[i][u] * w[i][u]) * d2a[d * UNITS + u];
+      d2x[d * IN + i] = sum;
+    }
+}
 
 // h: the estimate over the n digits x (n, 16, 16) for the parameters p.
 inline void estimate(const float* p, const float* x, int64_t n, int activation, int head, float* h) {
   IeeeDefaults ieee;
   const Fn f = activation_fn(activation);
-  auto w = [p](int i) { return double(p[i]); };
-  std::fill_n(h, N_PARAMS, 0.0f);
-  auto put_at = [h, n](auto at) { return [h, n, at](int c, double sum) { h[at(c)] = float(sum / double(n)); }; };
+  auto w = std::make_unique<Net>(), sums = std::make_unique<Net>();  // the parameters, and their sums over digits
+  each_param(*w, [p](double& v, int i) { v = p[i]; });
 
-  // The forward pass. x0: the input padded to 20 x 20; x1: H1's outputs padded to 12 x 12 (y, x, map).
+  // The forward pass. x0: the inputs padded to 20 x 20; x1: H1's outputs padded to 12 x 12 (y, x, map).
   std::vector<double> x0(n * 400, PAD_VALUE), a1(n * 768), x1(n * 1728, PAD_VALUE), a2(n * 192), x2(n * 192);
   std::vector<double> a3(n * 30), x3(n * 30), a4(n * 10);
+  auto input = [&x0](int64_t d, int pos, int k) {  // H1's input at kernel offset k for its output pos
+    return x0[d * 400 + (2 * (pos / 8) + k / 5) * 20 + 2 * (pos % 8) + k % 5];
+  };
+  auto h1_at = [](int64_t d, int y, int x, int m) { return ((d * 12 + y) * 12 + x) * 12 + m; };  // in x1, padded
+  auto h1_input = [&](int64_t d, int pos, int k, int m) {  // H2's input at kernel offset k for its output pos
+    return h1_at(d, 2 * (pos / 4) + k / 5, 2 * (pos % 4) + k % 5, m);
+  };
   for (int64_t d = 0; d < n; d++)
     for (int i = 0; i < 256; i++) x0[d * 400 + (i / 16 + 2) * 20 + i % 16 + 2] = x[d * 256 + i];
   for (int64_t d = 0; d < n; d++)
     for (int pos = 0; pos < 64; pos++) {
       double acc[12] = {};
       for (int k = 0; k < 25; k++) {
-        double v = x0[d * 400 + (2 * (pos / 8) + k / 5) * 20 + 2 * (pos % 8) + k % 5];
-        for (int m = 0; m < 12; m++) acc[m] = acc[m] + v * w(w1_at(k, m));
+        double v = input(d, pos, k);
+        for (int m = 0; m < 12; m++) acc[m] = acc[m] + v * w->w1[k][m];
       }
       for (int m = 0; m < 12; m++) {
-        double a = a1[(d * 64 + pos) * 12 + m] = acc[m] + w(b1_at(pos, m));
-        x1[(d * 144 + (pos / 8 + 2) * 12 + pos % 8 + 2) * 12 + m] = act(f, a);
+        double a = a1[(d * 64 + pos) * 12 + m] = acc[m] + w->b1[pos][m];
+        x1[h1_at(d, pos / 8 + 2, pos % 8 + 2, m)] = act(f, a);
       }
     }
-  auto h1_input = [&x1](int64_t d, int pos, int k, int map) {  // H2's input at kernel offset k for its output pos
-    return x1[(d * 144 + (2 * (pos / 4) + k / 5) * 12 + 2 * (pos % 4) + k % 5) * 12 + map];
-  };
   for (int64_t d = 0; d < n; d++)
     for (int pos = 0; pos < 16; pos++) {
       double acc[3][4] = {};
       for (int k = 0; k < 25; k++)
         for (int j = 0; j < 8; j++)
           for (int g = 0; g < 3; g++) {
-            double v = h1_input(d, pos, k, H2_MAPS[g][j]);
-            for (int o = 0; o < 4; o++) acc[g][o] = acc[g][o] + v * w(w2_at(k, j, g, o));
+            double v = x1[h1_input(d, pos, k, H2_MAPS[g][j])];
+            for (int o = 0; o < 4; o++) acc[g][o] = acc[g][o] + v * w->w2[k][j][g][o];
           }
       for (int m = 0; m < 12; m++) {
-        double a = a2[d * 192 + pos * 12 + m] = acc[m / 4][m % 4] + w(b2_at(pos, m));
+        double a = a2[d * 192 + pos * 12 + m] = acc[m / 4][m % 4] + w->b2[pos][m];
         x2[d * 192 + pos * 12 + m] = act(f, a);
       }
     }
-  auto dense = [n, &w](const std::vector<double>& x, int in, int units, auto at, int bias, std::vector<double>& a) {
-    for (int64_t d = 0; d < n; d++) {
-      double acc[30] = {};
-      for (int i = 0; i < in; i++)
-        for (int u = 0; u < units; u++) acc[u] = acc[u] + x[d * in + i] * w(at(i, u));
-      for (int u = 0; u < units; u++) a[d * units + u] = acc[u] + w(bias + u);
-    }
-  };
-  dense(x2, 192, 30, w3_at, B3, a3);
+  dense(n, x2.data(), w->w3, w->b3, a3.data());
   for (int64_t i = 0; i < n * 30; i++) x3[i] = act(f, a3[i]);
-  dense(x3, 30, 10, w4_at, B4, a4);
+  dense(n, x3.data(), w->w4, w->b4, a4.data());
 
-  // Backward, the curvature of the loss with respect to each unit's total input (d2a) and each
-  // layer's input (d2x), and the parameters' sums over digits and connections.
-  std::vector<double> buffer, d2a4(n * 10), d2x3, d2x2;
+  // Backward: the curvature with respect to each unit's total input (d2a) and each layer's input
+  // (d2x), and the parameters' sums over digits and the connections that share them.
+  std::vector<double> buffer, d2a4(n * 10), d2x3(n * 30), d2a3(n * 30), d2x2(n * 192), d2a2(n * 192);
   for (int64_t i = 0; i < n * 10; i++) {
     double s = slope(head_fn(head), a4[i]);
     d2a4[i] = MSE_CURVATURE * (s * s);
   }
-  auto dense_back = [&](const std::vector<double>& x, const std::vector<double>& d2a, int in, int units, auto at, int bias) {
-    for (int i = 0; i < in; i++)
-      tree_sums(
-          buffer, n, units, [&](int64_t d, int u) { return (x[d * in + i] * x[d * in + i]) * d2a[d * units + u]; },
-          put_at([&at, i](int u) { return at(i, u); }));
-    tree_sums(buffer, n, units, [&](int64_t d, int u) { return d2a[d * units + u]; }, put_at([bias](int u) { return bias + u; }));
-    std::vector<double> d2x(n * in, 0.0);
-    for (int64_t d = 0; d < n; d++)
-      for (int u = 0; u < units; u++)
-        for (int i = 0; i < in; i++) d2x[d * in + i] = d2x[d * in + i] + (w(at(i, u)) * w(at(i, u))) * d2a[d * units + u];
-    return d2x;
-  };
-  d2x3 = dense_back(x3, d2a4, 30, 10, w4_at, B4);
-  std::vector<double> d2a3(n * 30), d2a2(n * 192);
+  dense_back(n, x3.data(), d2a4.data(), w->w4, sums->w4, sums->b4, buffer, d2x3.data());
   for (int64_t i = 0; i < n * 30; i++) {
     double s = slope(f, a3[i]);
     d2a3[i] = s * s * d2x3[i];
   }
-  d2x2 = dense_back(x2, d2a3, 192, 30, w3_at, B3);
+  dense_back(n, x2.data(), d2a3.data(), w->w3, sums->w3, sums->b3, buffer, d2x2.data());
   for (int64_t i = 0; i < n * 192; i++) {
     double s = slope(f, a2[i]);
     d2a2[i] = s * s * d2x2[i];
   }
-  tree_sums(buffer, n, 192, [&](int64_t d, int i) { return d2a2[d * 192 + i]; }, put_at([](int i) { return b2_at(i / 12, i % 12); }));
+  tree_sums(buffer, n, 192, [&](int64_t d, double* row) { std::copy_n(&d2a2[d * 192], 192, row); }, sums->b2[0]);
 
-  // H2: per kernel offset, the weights' sums over digits and positions, and the inputs' sums over
-  // the output maps o in order, added into d2x1 (H1's padded outputs) offset after offset, group after group.
-  std::vector<double> d2x1(n * 1728, 0.0);
-  for (int k = 0; k < 25; k++) {
-    for (int g = 0; g < 3; g++)
-      for (int j = 0; j < 8; j++)
-        tree_sums(
-            buffer, n * 16, 4,
-            [&](int64_t r, int o) {
-              double v = h1_input(r / 16, int(r % 16), k, H2_MAPS[g][j]);
-              return (v * v) * d2a2[r * 12 + g * 4 + o];
-            },
-            put_at([k, j, g](int o) { return w2_at(k, j, g, o); }));
-    for (int64_t d = 0; d < n; d++)
+  // H2: the weights' sums over digits and positions, per kernel offset; and the inputs' sums over
+  // the output maps o in order, added into d2x1 (at H1's padded outputs) offset after offset, group
+  // after group.
+  for (int k = 0; k < 25; k++)
+    tree_sums(
+        buffer, n * 16, 96,
+        [&](int64_t r, double* row) {  // r = 16 d + pos, row (j, group, o)
+          for (int j = 0; j < 8; j++)
+            for (int g = 0; g < 3; g++) {
+              double v = x1[h1_input(r / 16, int(r % 16), k, H2_MAPS[g][j])];
+              for (int o = 0; o < 4; o++) row[(j * 3 + g) * 4 + o] = (v * v) * d2a2[r * 12 + g * 4 + o];
+            }
+        },
+        sums->w2[k][0][0]);
+  std::vector<double> d2x1(n * 1728, 0.0), d2a1(n * 768);
+  for (int64_t d = 0; d < n; d++)
+    for (int k = 0; k < 25; k++)
       for (int pos = 0; pos < 16; pos++)
         for (int g = 0; g < 3; g++)
           for (int j = 0; j < 8; j++) {
             const double* d2a = &d2a2[(d * 16 + pos) * 12 + g * 4];
-            double back = d2a[0] * (w(w2_at(k, j, g, 0)) * w(w2_at(k, j, g, 0)));
-            for (int o = 1; o < 4; o++) back = back + d2a[o] * (w(w2_at(k, j, g, o)) * w(w2_at(k, j, g, o)));
-            double& into = d2x1[(d * 144 + (2 * (pos / 4) + k / 5) * 12 + 2 * (pos % 4) + k % 5) * 12 + H2_MAPS[g][j]];
+            const double* wg = w->w2[k][j][g];
+            double back = d2a[0] * (wg[0] * wg[0]);
+            for (int o = 1; o < 4; o++) back = back + d2a[o] * (wg[o] * wg[o]);
+            double& into = d2x1[h1_input(d, pos, k, H2_MAPS[g][j])];
             into = into + back;
           }
-  }
 
   // H1.
-  std::vector<double> d2a1(n * 768);
   for (int64_t d = 0; d < n; d++)
     for (int pos = 0; pos < 64; pos++)
       for (int m = 0; m < 12; m++) {
         int64_t i = (d * 64 + pos) * 12 + m;
         double s = slope(f, a1[i]);
-        d2a1[i] = s * s * d2x1[(d * 144 + (pos / 8 + 2) * 12 + pos % 8 + 2) * 12 + m];
+        d2a1[i] = s * s * d2x1[h1_at(d, pos / 8 + 2, pos % 8 + 2, m)];
       }
-  tree_sums(buffer, n, 768, [&](int64_t d, int i) { return d2a1[d * 768 + i]; }, put_at([](int i) { return b1_at(i / 12, i % 12); }));
+  tree_sums(buffer, n, 768, [&](int64_t d, double* row) { std::copy_n(&d2a1[d * 768], 768, row); }, sums->b1[0]);
   for (int k = 0; k < 25; k++)
     tree_sums(
         buffer, n * 64, 12,
-        [&](int64_t r, int m) {
-          double v = x0[(r / 64) * 400 + (2 * (r % 64 / 8) + k / 5) * 20 + 2 * (r % 8) + k % 5];
-          return (v * v) * d2a1[r * 12 + m];
+        [&](int64_t r, double* row) {  // r = 64 d + pos
+          double v = input(r / 64, int(r % 64), k);
+          for (int m = 0; m < 12; m++) row[m] = (v * v) * d2a1[r * 12 + m];
         },
-        put_at([k](int m) { return w1_at(k, m); }));
+        sums->w1[k]);
+
+  std::fill_n(h, N_PARAMS, 0.0f);
+  each_param(*sums, [h, n](double& sum, int i) { h[i] = float(sum / double(n)); });
 }
 
 }  // namespace lecun1989::curvature
