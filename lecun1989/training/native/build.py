@@ -32,7 +32,19 @@ from lecun1989 import runtime
 from lecun1989.training.native import codes
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "predict.cc", "curvature.cc", "epoch.h", "curvature.h", "forward8.h", "net.h", "backward.h", "optimizers.h", "simd.h", "draws.h")
+SOURCES = (
+    "epoch.cc",
+    "predict.cc",
+    "curvature.cc",
+    "epoch.h",
+    "curvature.h",
+    "forward8.h",
+    "net.h",
+    "backward.h",
+    "optimizers.h",
+    "simd.h",
+    "draws.h",
+)
 TARGETS = {"x86_64": "-march=x86-64-v3", "aarch64": "-march=armv8-a"}  # by platform.machine()
 # What x86-64-v3 adds to the x86-64 baseline, as /proc/cpuinfo names it (lzcnt is "abm").
 X86_64_V3 = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")
