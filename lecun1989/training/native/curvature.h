@@ -176,8 +176,8 @@ inline void estimate(const float* p, const float* x, int64_t n, int activation, 
     return x0[d * 400 + (2 * (pos / 8) + k / 5) * 20 + 2 * (pos % 8) + k % 5];
   };
   auto h1_at = [](int64_t d, int y, int x, int m) { return ((d * 12 + y) * 12 + x) * 12 + m; };  // in x1, padded
-  auto h1_input = [&](int64_t d, int pos, int k, int m) {  // H2's input at kernel offset k for its output pos
-    return h1_at(d, 2 * (pos / 4) + k / 5, 2 * (pos % 4) + k % 5, m);
+  auto h1_input = [&](int64_t d, int pos, int k) {  // H2's inputs (12 maps) at kernel offset k for its output pos
+    return h1_at(d, 2 * (pos / 4) + k / 5, 2 * (pos % 4) + k % 5, 0);
   };
   for (int64_t d = 0; d < n; d++)
     for (int i = 0; i < 256; i++) x0[d * 400 + (i / 16 + 2) * 20 + i % 16 + 2] = x[d * 256 + i];
@@ -199,7 +199,7 @@ inline void estimate(const float* p, const float* x, int64_t n, int activation, 
       for (int k = 0; k < 25; k++)
         for (int j = 0; j < 8; j++)
           for (int g = 0; g < 3; g++) {
-            double v = x1[h1_input(d, pos, k, H2_MAPS[g][j])];
+            double v = x1[h1_input(d, pos, k) + H2_MAPS[g][j]];
             for (int o = 0; o < 4; o++) acc[g][o] = acc[g][o] + v * w->w2[k][j][g][o];
           }
       for (int m = 0; m < 12; m++) {
@@ -237,9 +237,10 @@ inline void estimate(const float* p, const float* x, int64_t n, int activation, 
     tree_sums(
         buffer, n * 16, 96,
         [&](int64_t r, double* row) {  // r = 16 d + pos, row (j, group, o)
+          const double* in = &x1[h1_input(r / 16, int(r % 16), k)];
           for (int j = 0; j < 8; j++)
             for (int g = 0; g < 3; g++) {
-              double v = x1[h1_input(r / 16, int(r % 16), k, H2_MAPS[g][j])];
+              double v = in[H2_MAPS[g][j]];
               for (int o = 0; o < 4; o++) row[(j * 3 + g) * 4 + o] = (v * v) * d2a2[r * 12 + g * 4 + o];
             }
         },
@@ -247,16 +248,17 @@ inline void estimate(const float* p, const float* x, int64_t n, int activation, 
   std::vector<double> d2x1(n * 1728, 0.0), d2a1(n * 768);
   for (int64_t d = 0; d < n; d++)
     for (int k = 0; k < 25; k++)
-      for (int pos = 0; pos < 16; pos++)
+      for (int pos = 0; pos < 16; pos++) {
+        double* into = &d2x1[h1_input(d, pos, k)];
         for (int g = 0; g < 3; g++)
           for (int j = 0; j < 8; j++) {
             const double* d2a = &d2a2[(d * 16 + pos) * 12 + g * 4];
             const double* wg = w->w2[k][j][g];
             double back = d2a[0] * (wg[0] * wg[0]);
             for (int o = 1; o < 4; o++) back = back + d2a[o] * (wg[o] * wg[o]);
-            double& into = d2x1[h1_input(d, pos, k, H2_MAPS[g][j])];
-            into = into + back;
+            into[H2_MAPS[g][j]] = into[H2_MAPS[g][j]] + back;
           }
+      }
 
   // H1.
   for (int64_t d = 0; d < n; d++)
