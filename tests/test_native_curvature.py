@@ -1,6 +1,7 @@
-"""SDLM's curvature estimate from the native library (curvature.h) is hessian_fixed's, bit for bit:
-for every activation and head, on several parameter sets (saturating ones too) and digit counts,
-powers of two or not; and the native engine's runs use it."""
+"""SDLM's curvature estimate from the native library (curvature.h) is hessian_fixed's as training
+calls it (inside a jitted function), bit for bit: for every activation and head, on several parameter
+sets (saturating ones too) and digit counts, powers of two or not, and where estimates fall below
+float32's normal range; and the native engine's runs use it."""
 
 import jax
 import jax.numpy as jnp
@@ -33,14 +34,30 @@ def digits(n: int, seed: int):
 @pytest.mark.parametrize("head", sorted(codes.HEADS))
 @pytest.mark.parametrize("n, seed, scale", [(500, 0, 1.0), (7, 1, 1.0), (1, 2, 1.0), (13, 3, 3.0)])
 def test_native_estimate_is_hessian_fixed_bit_for_bit(activation, head, n, seed, scale):
-    params, X = parameters(activation, head, seed, scale), digits(n, seed)
-    want = hessian_fixed.gauss_newton_diagonal(params, X, activation, head)
-    got = jax.jit(curvature.gauss_newton_diagonal, static_argnums=(2, 3))(params, X, activation, head)
+    want = assert_same_bits(parameters(activation, head, seed, scale), digits(n, seed), activation, head)
+    assert sum(float(np.asarray(a).max()) > 0 for a in jax.tree.leaves(want)) >= 8  # estimates, not zeros
+
+
+def assert_same_bits(params, X, activation, head) -> dict:
+    """Both estimates on (params, X), jitted as training calls them; hessian_fixed's."""
+    want, got = (jax.jit(f.gauss_newton_diagonal, static_argnums=(2, 3))(params, X, activation, head) for f in (hessian_fixed, curvature))
     assert jax.tree.structure(got) == jax.tree.structure(want)
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(want), jax.tree.leaves(got)):
         assert b.dtype == np.float32 and b.shape == a.shape, path
         assert np.asarray(b).tobytes() == np.asarray(a).tobytes(), (path, float(np.abs(np.asarray(a) - np.asarray(b)).max()))
-    assert sum(float(np.asarray(a).max()) > 0 for a in jax.tree.leaves(want)) >= 8  # estimates, not zeros
+    return want
+
+
+def test_denormals_are_flushed_as_around_hessian_fixeds_callback():
+    """H2's weights times 1e-18: H1's estimates fall below float32's normal range. XLA runs
+    hessian_fixed's numpy callback with denormal numbers flushed to zero, and the library flushes them
+    too (numpy alone, outside XLA, keeps them)."""
+    params = parameters("tanh", "tanh", 0, 1.0)
+    params = {k: {"kernel": v["kernel"] * 1e-18} if k.startswith("H2_") and k != "H2_bias" else v for k, v in params.items()}
+    X = digits(7, 0)
+    flushed = np.asarray(assert_same_bits(params, X, "tanh", "tanh")["H1_bias"])
+    kept = hessian_fixed._diagonal(params, np.asarray(X), "tanh", "tanh")["H1_bias"]
+    assert np.all(kept > 0) and np.any(kept < np.finfo(np.float32).tiny) and np.any(flushed == 0)
 
 
 def test_the_native_engine_runs_use_it(monkeypatch):

@@ -3,9 +3,10 @@
 // its 25 taps added one after the other, each sum over units runs in index order, each sum over
 // digits and positions is tree_sum's pairwise tree, and exp and tanh are the ones written out there,
 // with its constants (codes.h). The build fuses no multiply-add (-ffp-contract=off), and a loop the
-// compiler vectorizes still does each element's operations unchanged. The parameters and the
-// estimate are in the engine's flat order (layout.py); the estimate is rounded once to float32, and
-// is 0 on the padding.
+// compiler vectorizes still does each element's operations unchanged. Denormal numbers are flushed
+// to zero, as in the training kernel: hessian_fixed runs as a callback inside an XLA program, in
+// XLA's flush-to-zero mode. The parameters and the estimate are in the engine's flat order
+// (layout.py); the estimate is rounded once to float32, and is 0 on the padding.
 #pragma once
 
 #include <algorithm>
@@ -14,36 +15,11 @@
 #include <iterator>
 #include <memory>
 #include <vector>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include "codes.h"  // offsets, H2_MAPS, PAD_VALUE, the curvature's float64 constants: written from codes.py
+#include "simd.h"   // FlushDenormals
 
 namespace lecun1989::curvature {
-
-// IEEE-754's defaults while it lives, as numpy computes: round to nearest, denormal numbers kept
-// (XLA calls the library with them flushed to zero; simd.h's FlushDenormals).
-class IeeeDefaults {
-#if defined(__x86_64__)
-  unsigned saved_ = _mm_getcsr();
- public:
-  IeeeDefaults() { _mm_setcsr(saved_ & ~0xE040u); }  // MXCSR: rounding (bits 13, 14), DAZ (6), FTZ (15)
-  ~IeeeDefaults() { _mm_setcsr(saved_); }
-#elif defined(__aarch64__)
-  uint64_t saved_;
- public:
-  IeeeDefaults() {
-    asm volatile("mrs %0, fpcr" : "=r"(saved_));
-    asm volatile("msr fpcr, %0" : : "r"(saved_ & ~(uint64_t(7) << 22)));  // FPCR: rounding (bits 22, 23), FZ (24)
-  }
-  ~IeeeDefaults() { asm volatile("msr fpcr, %0" : : "r"(saved_)); }
-#else
-#error "IeeeDefaults: no floating-point control known for this architecture"
-#endif
-  IeeeDefaults(const IeeeDefaults&) = delete;
-  IeeeDefaults& operator=(const IeeeDefaults&) = delete;
-};
 
 inline double exp(double x) {  // hessian_fixed.exp, for x in [0, 60]
   double k = std::nearbyint(x * LOG2E);  // to nearest, ties to even: np.rint
@@ -164,7 +140,7 @@ void dense_back(int64_t n, const double* x, const double* d2a, const double (&w)
 
 // h: the estimate over the n digits x (n, 16, 16) for the parameters p.
 inline void estimate(const float* p, const float* x, int64_t n, int activation, int head, float* h) {
-  IeeeDefaults ieee;
+  FlushDenormals flush;  // as XLA runs hessian_fixed's callback: its numpy arithmetic flushes them too
   const Fn f = activation_fn(activation);
   auto w = std::make_unique<Net>(), sums = std::make_unique<Net>();  // the parameters, and their sums over digits
   each_param(*w, [p](double& v, int i) { v = p[i]; });
