@@ -1,6 +1,6 @@
 """The native kernel's bits across compilers, instruction sets and CPUs: inputs for every variant of
-params.yaml in driver.cc's file format, and builds of the standalone driver (used by test_bits.py and
-by tools/bench.py's kernel case)."""
+params.yaml and for SDLM's curvature estimate in driver.cc's file formats, and builds of the
+standalone driver (used by test_bits.py and by tools/bench.py's kernel case)."""
 
 import subprocess
 from pathlib import Path
@@ -16,6 +16,11 @@ from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS
 STEPS = 100
 NATIVE = Path(build.__file__).parent
 CROSS = {"aarch64": ("aarch64-linux-gnu-g++", "-march=armv8-a", "qemu-aarch64")}  # compiler, target, runner
+CURVATURES = {
+    "scaled_tanh_500": ("scaled_tanh", "scaled_tanh", 500),
+    "tanh_37": ("tanh", "tanh", 37),
+    "relu_linear_64": ("relu", "linear", 64),
+}
 
 
 def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
@@ -49,6 +54,21 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
         params=params,
         state=state,
     )
+
+
+def curvature_inputs(name: str, seed: int = 0) -> dict:
+    """What the native engine hands the curvature estimate (CURVATURES[name]: activation, head, digits):
+    fixed digits and parameters in the engine's order, in the ranges of its init."""
+    activation, head, n = CURVATURES[name]
+    rng = np.random.default_rng(seed)
+    params = np.where(layout.PACK == layout.N_FAST, 0.0, rng.uniform(-0.3, 0.3, layout.N_PARAMS)).astype(np.float32)
+    return dict(activation=activation, head=head, x=tiny_data(n, seed)[0], params=params)
+
+
+def write_curvature_inputs(case: dict, path: Path) -> Path:
+    head = np.array([len(case["x"]), codes.ACTIVATIONS[case["activation"]], codes.HEADS[case["head"]], 0], np.int32)
+    path.write_bytes(b"".join(np.ascontiguousarray(p).tobytes() for p in (head, case["x"].astype(np.float32), case["params"])))
+    return path
 
 
 def write_inputs(case: dict, path: Path) -> Path:
@@ -90,9 +110,10 @@ def build_driver(
     return out
 
 
-def run_driver(driver: Path, inputs_file: Path, runner: str | None = None) -> bytes:
+def run_driver(driver: Path, inputs_file: Path, runner: str | None = None, curvature: bool = False) -> bytes:
     out = inputs_file.with_suffix(f".{driver.name}.out")
-    subprocess.run([*([runner] if runner else []), str(driver), str(inputs_file), str(out)], check=True, timeout=120)
+    mode = ["--curvature"] if curvature else []
+    subprocess.run([*([runner] if runner else []), str(driver), *mode, str(inputs_file), str(out)], check=True, timeout=120)
     return out.read_bytes()
 
 
@@ -113,6 +134,22 @@ def library_outputs(case: dict) -> bytes:
     return np.asarray(params).tobytes() + np.asarray(state).tobytes()
 
 
+def library_curvature(case: dict) -> bytes:
+    """The curvature estimate through the library that training loads, as native/curvature.py calls it."""
+    import jax
+    import jax.numpy as jnp
+
+    problem = library.problem(load_params(ROOT / "params.yaml").variants["lecun1989"])
+    assert not problem, problem
+    h = jax.ffi.ffi_call(library.CURVATURE_TARGET, jax.ShapeDtypeStruct(case["params"].shape, jnp.float32))(
+        jnp.asarray(case["params"]),
+        jnp.asarray(case["x"]),
+        activation=np.int32(codes.ACTIVATIONS[case["activation"]]),
+        head=np.int32(codes.HEADS[case["head"]]),
+    )
+    return np.asarray(h).tobytes()
+
+
 if __name__ == "__main__":  # python tests/bits.py OUT [TARGET]: every variant through a library built here ($CXX, TARGET)
     import sys
 
@@ -122,3 +159,5 @@ if __name__ == "__main__":  # python tests/bits.py OUT [TARGET]: every variant t
         build.TARGETS[build.platform.machine()] = sys.argv[2]
     for name in VARIANTS:
         (Path(sys.argv[1]) / f"{name}.out").write_bytes(library_outputs(inputs(name)))
+    for name in CURVATURES:
+        (Path(sys.argv[1]) / f"curvature_{name}.out").write_bytes(library_curvature(curvature_inputs(name)))

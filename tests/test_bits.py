@@ -1,5 +1,6 @@
 """The native engine computes the same bits whatever compiles it and whatever runs it: 100 steps of
-every variant of params.yaml give the same parameters and optimizer state from
+every variant of params.yaml give the same parameters and optimizer state, and SDLM's curvature
+estimate (curvature.h) the same h as hessian_fixed.py, from
 - the library training loads (g++, x86-64-v3) and one built by clang++ for this CPU (-march=native:
   AVX-512 where it has it);
 - the standalone driver (driver.cc, no XLA) built by g++ and clang++, for x86-64-v3 and for this
@@ -15,11 +16,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from bits import CROSS, STEPS, build_driver, inputs, library_outputs, run_driver, write_inputs
+from bits import (
+    CROSS,
+    CURVATURES,
+    STEPS,
+    build_driver,
+    curvature_inputs,
+    inputs,
+    library_curvature,
+    library_outputs,
+    run_driver,
+    write_curvature_inputs,
+    write_inputs,
+)
 from helpers import VARIANTS
 
-from lecun1989.training.native import build
+from lecun1989.network import fastnet, hessian_fixed
+from lecun1989.training.native import build, layout
 
 pytestmark = pytest.mark.skipif(os.environ.get("LECUN1989_CHECK_BITS") != "1", reason="make check-bits runs it")
 HERE = Path(__file__).resolve().parent
@@ -54,6 +69,25 @@ def reference(cases):
     return {case: library_outputs(inputs(*CASES[case])) for case in cases}
 
 
+@pytest.fixture(scope="module")
+def curvature_cases(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("curvature")
+    return {name: write_curvature_inputs(curvature_inputs(name), folder / f"{name}.in") for name in CURVATURES}
+
+
+@pytest.fixture(scope="module")
+def curvature_reference():
+    """Every curvature case through the library that training loads."""
+    return {name: library_curvature(curvature_inputs(name)) for name in CURVATURES}
+
+
+def test_the_library_curvature_is_hessian_fixed(curvature_reference):
+    for name, got in curvature_reference.items():
+        case = curvature_inputs(name)
+        h = hessian_fixed.gauss_newton_diagonal(fastnet.to_flax(layout.unpack(case["params"])), case["x"], case["activation"], case["head"])
+        assert got == np.asarray(layout.pack(fastnet.to_fast(h))).tobytes(), name
+
+
 def test_every_variant_trains_and_the_variants_differ(reference, cases):
     first = inputs(VARIANTS[0])
     assert reference[VARIANTS[0]][: first["params"].nbytes] != first["params"].tobytes()  # it trained
@@ -61,11 +95,14 @@ def test_every_variant_trains_and_the_variants_differ(reference, cases):
 
 
 @pytest.mark.parametrize("name", DRIVERS)
-def test_standalone_driver_gives_the_library_bits(name, cases, reference, tmp_path):
+def test_standalone_driver_gives_the_library_bits(name, cases, reference, curvature_cases, curvature_reference, tmp_path):
     cxx, target, runner = DRIVERS[name]
     need(cxx, runner)
     driver = build_driver(tmp_path / "driver", cxx, target, static=runner is not None)
     different = [v for v, f in cases.items() if run_driver(driver, f, runner) != reference[v]]
+    different += [
+        f"curvature {c}" for c, f in curvature_cases.items() if run_driver(driver, f, runner, curvature=True) != curvature_reference[c]
+    ]
     assert not different, f"{name}: other bits for {different}"
 
 
@@ -75,7 +112,7 @@ def test_the_denormal_case_depends_on_flushing_denormals(cases, reference, tmp_p
     assert all(run_driver(keeping, cases[v]) == reference[v] for v in VARIANTS)  # the other cases never meet one
 
 
-def test_library_built_by_clang_for_this_cpu_gives_the_same_bits(cases, reference, tmp_path):
+def test_library_built_by_clang_for_this_cpu_gives_the_same_bits(cases, reference, curvature_reference, tmp_path):
     need("clang++")
     env = {**os.environ, "CXX": "clang++", "LECUN1989_NATIVE_CACHE": str(tmp_path / "cache"), "JAX_PLATFORMS": "cpu"}
     done = subprocess.run(
@@ -84,4 +121,5 @@ def test_library_built_by_clang_for_this_cpu_gives_the_same_bits(cases, referenc
     assert done.returncode == 0, done.stderr[-2000:]
     assert list((tmp_path / "cache").glob("lecun1989_native-*.so"))  # its own build, not the shared one
     different = [v for v in VARIANTS if (tmp_path / f"{v}.out").read_bytes() != reference[v]]
+    different += [f"curvature {c}" for c in CURVATURES if (tmp_path / f"curvature_{c}.out").read_bytes() != curvature_reference[c]]
     assert not different, f"other bits for {different}"

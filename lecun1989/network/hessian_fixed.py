@@ -5,6 +5,7 @@ convolution as its 25 taps added one after the other, each sum over units in ind
 over digits and positions in one fixed pairwise tree (tree_sum), tanh from an exp written out here
 (numpy's own tanh and exp pick SIMD kernels by CPU), no dot product or BLAS. Rounded once, at the
 end, to float32. Callable inside jax.jit (through jax.pure_callback) with hessian.py's signature.
+The native engine computes the same operations in C++ (training/native/curvature.h), to the bit.
 """
 
 import jax

@@ -18,6 +18,7 @@ from lecun1989 import runtime
 from lecun1989.evaluation import scoring
 from lecun1989.network import hessian, hessian_fixed
 from lecun1989.training import engine as engines
+from lecun1989.training.native import curvature as native_curvature
 from lecun1989.training.threads import each_run, each_run_then, run_data
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class Runs:
         self.mode = mode
         self.description = f"{self.engine.name} engine ({self.engine.built_for})"
         self._predict = jax.jit(self.engine.predict)
-        fixed = hessian_fixed.gauss_newton_diagonal  # the same bits on every machine
+        # SDLM's curvature in a fixed order, the same bits on every machine: from the native library, or numpy
+        fixed = native_curvature.gauss_newton_diagonal if self.engine.name == "native" else hessian_fixed.gauss_newton_diagonal
         self._curvature = (
             jax.jit(lambda p, epoch, X: hessian.before_epoch(variant, p, epoch, X, fixed)) if variant.optimizer == "sdlm" else None
         )

@@ -1,4 +1,4 @@
-"""Compiles the native engine (epoch.cc, predict.cc) once, into a per-user cache
+"""Compiles the native engine (epoch.cc, predict.cc, curvature.cc) once, into a per-user cache
 (runtime.native_cache(): $LECUN1989_NATIVE_CACHE, else the per-user cache's lecun1989/native).
 
 It is compiled for one fixed instruction set per architecture, never -march=native: x86-64-v3 (AVX2
@@ -32,7 +32,19 @@ from lecun1989 import runtime
 from lecun1989.training.native import codes
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("epoch.cc", "predict.cc", "epoch.h", "forward8.h", "net.h", "backward.h", "optimizers.h", "simd.h", "draws.h")
+SOURCES = (
+    "epoch.cc",
+    "predict.cc",
+    "curvature.cc",
+    "epoch.h",
+    "curvature.h",
+    "forward8.h",
+    "net.h",
+    "backward.h",
+    "optimizers.h",
+    "simd.h",
+    "draws.h",
+)
 TARGETS = {"x86_64": "-march=x86-64-v3", "aarch64": "-march=armv8-a"}  # by platform.machine()
 # What x86-64-v3 adds to the x86-64 baseline, as /proc/cpuinfo names it (lzcnt is "abm").
 X86_64_V3 = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")
@@ -183,7 +195,7 @@ def load() -> ctypes.CDLL:
     path = build()
     try:
         lib = ctypes.cdll.LoadLibrary(str(path))
-        lib.lecun1989_train_epoch, lib.lecun1989_predict  # noqa: B018 (both entry points are there)
+        lib.lecun1989_train_epoch, lib.lecun1989_predict, lib.lecun1989_curvature  # noqa: B018 (the entry points are there)
     except (OSError, AttributeError) as e:
         raise BuildError(f"{path} does not load ({e}): delete it (rm {path}) and run make native") from None
     return lib

@@ -1,7 +1,11 @@
 """The numbers Python and the C++ kernel must agree on, defined here once: the enum codes of the
-variant's choices, the largest shift and layout.py's offsets. build.py writes them into the header
-codes.h that the kernel includes, so the two sides cannot drift apart."""
+variant's choices, the largest shift, layout.py's offsets, H2's input maps, the padding value and
+the float64 constants of the curvature estimate (hessian_fixed.py). build.py writes them into the
+header codes.h that the kernel includes, so the two sides cannot drift apart."""
 
+from lecun1989.network import hessian_fixed
+from lecun1989.network.hessian import MSE_CURVATURE
+from lecun1989.network.model import H2_GROUPS, PAD_VALUE
 from lecun1989.pipeline.params import MAX_SHIFT_PIXELS
 from lecun1989.training.native import layout
 
@@ -17,6 +21,18 @@ CPP_NAMES = {  # each table's C++ enum and the prefix of its names
     "optimizer": ("Optimizer", ""),
 }
 CPP_CODE_NAMES = {"sdlm": "SCALED_SGD", "softmax_xent": "SOFTMAX_XENT"}
+DOUBLES = {  # C++ name: value
+    "PAD_VALUE": PAD_VALUE,
+    "LOG2E": hessian_fixed.LOG2E,
+    "LN2": hessian_fixed.LN2,
+    "SCALED_A": hessian_fixed.SCALED_A,
+    "SCALED_S": hessian_fixed.SCALED_S,
+    "MSE_CURVATURE": MSE_CURVATURE,
+}
+
+
+def _doubles(values) -> str:
+    return ", ".join(float(v).hex() for v in values)  # hexadecimal literals: the exact float64 bits
 
 
 def header() -> str:
@@ -30,6 +46,9 @@ def header() -> str:
         f"constexpr int N_PARAMS = {layout.N_PARAMS};",
         f"constexpr int W1_ROW = {layout.PADDED['w1'][1]}, W4_ROW = {layout.PADDED['w4'][1]};",
         f"constexpr int MAX_SHIFT = {MAX_SHIFT_PIXELS};",
+        f"constexpr int H2_MAPS[3][8] = {{{', '.join('{' + ', '.join(map(str, g)) + '}' for g in H2_GROUPS)}}};",
+        *[f"constexpr double {name} = {_doubles([v])};" for name, v in DOUBLES.items()],
+        f"constexpr double INV_FACTORIAL[] = {{{_doubles(hessian_fixed.INV_FACTORIAL)}}};  // 1/14! .. 1/0!",
     ]
     for key, (enum, prefix) in CPP_NAMES.items():
         names = ", ".join(f"{prefix}{CPP_CODE_NAMES.get(k, k.upper())} = {v}" for k, v in BY_KEY[key].items())

@@ -7,7 +7,7 @@ import jax
 
 from lecun1989.training.native import build, codes
 
-TRAIN_TARGET, PREDICT_TARGET = "lecun1989_train_epoch", "lecun1989_predict"
+TRAIN_TARGET, PREDICT_TARGET, CURVATURE_TARGET = "lecun1989_train_epoch", "lecun1989_predict", "lecun1989_curvature"
 
 _lock = threading.Lock()
 _problem = None  # None: not tried yet; "": built and registered; else why not
@@ -22,6 +22,7 @@ def _registered() -> str:
                 lib = build.load()
                 jax.ffi.register_ffi_target(TRAIN_TARGET, jax.ffi.pycapsule(lib.lecun1989_train_epoch), platform="cpu")
                 jax.ffi.register_ffi_target(PREDICT_TARGET, jax.ffi.pycapsule(lib.lecun1989_predict), platform="cpu")
+                jax.ffi.register_ffi_target(CURVATURE_TARGET, jax.ffi.pycapsule(lib.lecun1989_curvature), platform="cpu")
                 _problem = ""
             except (build.BuildError, OSError) as e:
                 _problem = str(e)

@@ -10,13 +10,12 @@
 
 #include <algorithm>
 
-#include "codes.h"  // offsets (W1 ... B4), N_PARAMS, enum codes: written from codes.py
+#include "codes.h"  // offsets (W1 ... B4), N_PARAMS, H2_MAPS, PAD_VALUE, enum codes: written from codes.py
 #include "simd.h"
 
 namespace lecun1989 {
 
-constexpr int H2_MAPS[3][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {4, 5, 6, 7, 8, 9, 10, 11}, {0, 1, 2, 3, 8, 9, 10, 11}};
-constexpr float PAD = -1.0f;  // the paper pads with the background value
+constexpr float PAD = PAD_VALUE;  // the paper pads with the background value
 
 // One seed's scratch, allocated once per epoch. A padded image is stored by column parity
 // (img[column & 1][row][column >> 1]), so that a stride-2 convolution reads contiguous runs.
