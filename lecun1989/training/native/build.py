@@ -13,6 +13,11 @@ repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `mak
 (`python -m lecun1989.training.native.build`); otherwise the first Runs or Predictor that wants it does.
 The compiler is runtime.compiler() ($CXX, else g++). Where it is missing or fails, load() says why in one line.
 
+What the library computes is fixed by its arithmetic contract (contract()): the sources' digest, the
+target, the flags and whether denormals are flushed. The engine record of every model and metrics file
+(description()) names that contract and, as information only, the compiler's --version banner: `make
+verify` compares exactly when both sides name the same contract, whichever compiler built each.
+
 Beside each library, <library>.sha256 records its size and SHA-256 as the build wrote it. A library
 is checked against that record before it is loaded, so a truncated or replaced file in the cache (which
 would crash the process with SIGBUS or lack the engine's functions) is rebuilt instead of loaded;
@@ -38,6 +43,7 @@ TARGETS = {"x86_64": "-march=x86-64-v3", "aarch64": "-march=armv8-a"}  # by plat
 X86_64_V3 = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")
 KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17")  # for any target (driver.cc too)
 FLAGS = (*KERNEL_FLAGS, "-shared", "-fPIC")
+KEEP_DENORMALS = "-DLECUN1989_KEEP_DENORMALS"  # simd.h: a build that does not flush (tests/test_bits.py's)
 
 
 class BuildError(Exception):
@@ -83,8 +89,7 @@ def library_path() -> Path:
         raise BuildError(f"{cxx} {march()} failed: {_first_line(probe.stderr)}")
     key = hashlib.sha256()
     for part in (
-        *[(HERE / s).read_bytes() for s in SOURCES],
-        codes.header().encode(),
+        *[data for _, data in _sources()],
         " ".join((march(), *FLAGS)).encode(),
         cxx.encode(),
         probe.stdout.encode(),
@@ -169,10 +174,42 @@ def build() -> Path:
     return ensure()[0]
 
 
-def description() -> str:
-    """What the library is built with, for the metrics: the compiler's first --version line and the flags."""
+def _sources() -> list[tuple[str, bytes]]:
+    """(name, bytes) of every source the library is compiled from, codes.h as the build writes it."""
+    return [*((s, (HERE / s).read_bytes()) for s in SOURCES), ("codes.h", codes.header().encode())]
+
+
+def sources_digest() -> str:
+    """The first 16 hex digits of a SHA-256 over the sources' names and SHA-256s (the same on every machine)."""
+    key = hashlib.sha256()
+    for name, data in _sources():
+        key.update(f"{name} {hashlib.sha256(data).hexdigest()}\n".encode())
+    return key.hexdigest()[:16]
+
+
+def contract() -> dict[str, str]:
+    """The library's arithmetic contract: what fixes the sequence of IEEE-754 operations it performs.
+    The same sources, target, flags and denormal handling give the same bits whichever compiler builds
+    them (make check-bits compares g++ and clang builds of several versions); the compiler is not in it."""
+    return {
+        "sources": sources_digest(),
+        "target": march(),
+        "flags": " ".join(KERNEL_FLAGS),
+        "denormals": "kept" if KEEP_DENORMALS in FLAGS else "flushed to zero",  # simd.h's FlushDenormals
+    }
+
+
+def compiler_banner() -> str:
+    """The compiler's first --version line: information about the build, not part of its identity."""
     version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
-    return f"{version[0].strip()} {' '.join(f for f in FLAGS if f.startswith(('-O', '-m', '-ff')))}"
+    return version[0].strip()
+
+
+def description() -> str:
+    """What the library is built for, as the engine record of a model and its metrics:
+    "sources <digest>, target <-march>, flags <flags>, denormals <how>; compiled by <banner>". Everything
+    before "; compiled by" is the contract (lecun1989/reporting/compare.py reads it back)."""
+    return f"{', '.join(f'{k} {v}' for k, v in contract().items())}; compiled by {compiler_banner()}"
 
 
 def load() -> ctypes.CDLL:
