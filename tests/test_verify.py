@@ -151,7 +151,9 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     assert "compared under verify/tolerances.yaml" in out
     assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics match") in out
     assert verify.main(["--quick", "--exact"]) == 1  # CI's cross-compiler check asks for exact
-    assert "verify: FAILED: --exact, and the comparison was not exact (v in the expected metrics records no engine)" in capsys.readouterr().out
+    assert (
+        "verify: FAILED: --exact, and the comparison was not exact (v in the expected metrics records no engine)" in capsys.readouterr().out
+    )
 
 
 CONTRACT = "sources 0123456789abcdef, target -march=x86-64-v3, flags -O3 -ffp-contract=off, denormals flushed to zero"
@@ -181,9 +183,17 @@ def test_engine_record_names_the_contract_of_this_build():
             False,
             "contracts differ: sources 0123456789abcdef expected, fedcba9876543210 here",
         ),
-        ({k: CLANG.replace("-O3 ", "") for k in NATIVE}, False, "contracts differ: flags -O3 -ffp-contract=off expected, -ffp-contract=off here"),
+        (
+            {k: CLANG.replace("-O3 ", "") for k in NATIVE},
+            False,
+            "contracts differ: flags -O3 -ffp-contract=off expected, -ffp-contract=off here",
+        ),
         ({"train": "xla engine (XLA (jax 0.10.0) on cpu)", "evaluate": GXX}, False, "v train in this run ran on the xla engine"),
-        ({"train": "native engine (g++ 12 -O3)", "evaluate": GXX}, False, "v train in this run records a native build but not its arithmetic"),
+        (
+            {"train": "native engine (g++ 12 -O3)", "evaluate": GXX},
+            False,
+            "v train in this run records a native build but not its arithmetic",
+        ),
     ],
 )
 def test_exact_whenever_both_sides_ran_one_contract_whatever_compiled_it(got, exact, why):

@@ -165,9 +165,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--export", type=Path, metavar="DIR", help="replace DIR with the fresh run's metrics/ folder (e.g. metrics, for dvc metrics diff)"
     )
-    parser.add_argument(
-        "--exact", action="store_true", help="fail unless the comparison is exact (both sides ran one arithmetic contract)"
-    )
+    parser.add_argument("--exact", action="store_true", help="fail unless the comparison is exact (both sides ran one arithmetic contract)")
     args = parser.parse_args(argv)
     if args.update and not args.quick:
         parser.error("--update only rewrites the quick expected metrics; the full ones are the committed metrics/ of a real run")
