@@ -122,3 +122,4 @@ if __name__ == "__main__":  # python tests/bits.py OUT [TARGET]: every variant t
         build.TARGETS[build.platform.machine()] = sys.argv[2]
     for name in VARIANTS:
         (Path(sys.argv[1]) / f"{name}.out").write_bytes(library_outputs(inputs(name)))
+    (Path(sys.argv[1]) / "record").write_text(f"native engine ({library.built_for()})")  # as a model records it
