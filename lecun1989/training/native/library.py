@@ -46,5 +46,5 @@ def draws_as_jax() -> bool:
 
 
 def built_for() -> str:
-    """What the loaded library was compiled for (its compiler and flags)."""
+    """What the loaded library was compiled for: its arithmetic contract, then its compiler (build.description())."""
     return build.description()
