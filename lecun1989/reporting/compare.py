@@ -66,17 +66,15 @@ def flatten(obj, prefix: str = "") -> dict[str, float]:
 
 # The engine record (a model's trained_by, a metrics file's engine.train and engine.evaluate) is
 # "<engine> engine (<what it was built for>)"; the native engine's (training/native/build.py's
-# description()) is "native engine (sources <digest>, target <-march>, flags <flags>, denormals <how>;
-# compiled by <the compiler's banner>)": the contract's fields, then the compiler, information only.
+# description()) is "native engine (sources <digest>, target <-march>, flags <flags>, denormals <how>)":
+# its arithmetic contract, and no compiler.
 CONTRACT = ("sources", "target", "flags", "denormals")
-COMPILED_BY = "; compiled by "
 
 
 @dataclass(frozen=True)
 class EngineRecord:
     engine: str  # native, xla, reference; "unrecorded" for a variant's file without a record
     contract: tuple[tuple[str, str], ...] | None  # the native build's (field, value) pairs; None where it names none
-    compiler: str = ""
 
     @property
     def contract_text(self) -> str:
@@ -87,11 +85,11 @@ def parse_record(text: str) -> EngineRecord:
     head, found, inner = text.partition(" engine (")
     if not found or not inner.endswith(")"):
         return EngineRecord(text, None)
-    contract, found, compiler = inner[:-1].partition(COMPILED_BY)
-    fields = dict(item.split(" ", 1) for item in contract.split(", ") if " " in item)
-    if head != "native" or not found or set(fields) != set(CONTRACT):
-        return EngineRecord(head, None, inner[:-1])
-    return EngineRecord(head, tuple((k, fields[k]) for k in CONTRACT), compiler)
+    items = inner[:-1].split(", ")
+    fields = dict(item.split(" ", 1) for item in items if " " in item)
+    if head != "native" or len(items) != len(CONTRACT) or tuple(fields) != CONTRACT:
+        return EngineRecord(head, None)
+    return EngineRecord(head, tuple(fields.items()))
 
 
 def engine_records(metrics: dict[str, dict]) -> dict[str, EngineRecord]:
@@ -127,13 +125,7 @@ def comparison(expected: dict[str, dict], got: dict[str, dict]) -> tuple[bool, s
     if exp != got_:
         differ = [f"{k} {a} expected, {b} here" for (k, a), (_, b) in zip(exp, got_) if a != b]
         return False, f"the native builds' arithmetic contracts differ: {'; '.join(differ)}"
-    compilers = {side: " / ".join(sorted({r.compiler for r in records.values()})) for side, records in sides.items()}
-    built = (
-        f"compiled by {compilers['this run']} on both sides"
-        if len(set(compilers.values())) == 1
-        else f"compiled by {compilers['the expected metrics']} (expected) and {compilers['this run']} (this run)"
-    )
-    return True, f"both sides ran the native engine under one arithmetic contract ({EngineRecord('native', exp).contract_text}), {built}"
+    return True, f"both sides ran the native engine under one arithmetic contract ({EngineRecord('native', exp).contract_text})"
 
 
 def compare(expected: dict[str, dict], got: dict[str, dict], tolerances: list[Tolerance]) -> list[Row]:

@@ -89,6 +89,16 @@ def repro(repo: Path) -> None:
     subprocess.run(["dvc", "repro"], cwd=repo, env=env, check=True, stdout=sys.stderr)
 
 
+def this_compiler() -> str:
+    """Which compiler built this run's native engine (information: the records name the contract only)."""
+    from lecun1989.training.native import build
+
+    try:
+        return f"; this run's compiler: {build.compiler_banner()}"
+    except build.BuildError:
+        return ""
+
+
 def verify(mode: str, update: bool, keep: bool, export: Path | None = None, require_exact: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix=f"lecun1989-verify-{mode}-"))
     try:
@@ -130,7 +140,7 @@ def verify(mode: str, update: bool, keep: bool, export: Path | None = None, requ
             print(f"verify: wrote {len(got)} expected metrics files to {out.relative_to(ROOT)}/; review and commit them")
             return 0
         exact, why = comparison(expected, got)
-        print(f"verify: comparing {'exactly' if exact else f'under {TOLERANCES}'}: {why}")
+        print(f"verify: comparing {'exactly' if exact else f'under {TOLERANCES}'}: {why}{this_compiler() if exact else ''}")
         rows = compare(expected, got, [EXACT] if exact else load_tolerances(clone / TOLERANCES, mode))
         print(table(rows))
         failed = sum(not row.ok for row in rows)

@@ -16,8 +16,9 @@ __builtin_shufflevector, which GCC has since 12). Where it is missing or fails, 
 
 What the library computes is fixed by its arithmetic contract (contract()): the sources' digest, the
 target, the flags and whether denormals are flushed. The engine record of every model and metrics file
-(description()) names that contract and, as information only, the compiler's --version banner: `make
-verify` compares exactly when both sides name the same contract, whichever compiler built each.
+(description()) names that contract and not the compiler, whose --version line is information only
+(`make native` prints it, library.py logs it): `make verify` compares exactly when both sides name the
+same contract, whichever compiler built each, and their outputs are the same bytes.
 
 Beside each library, <library>.sha256 records its size and SHA-256 as the build wrote it. A library
 is checked against that record before it is loaded, so a truncated or replaced file in the cache (which
@@ -201,16 +202,16 @@ def contract() -> dict[str, str]:
 
 
 def compiler_banner() -> str:
-    """The compiler's first --version line: information about the build, not part of its identity."""
+    """The compiler's first --version line: information about the build (logged), not part of its record."""
     version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
     return version[0].strip()
 
 
 def description() -> str:
-    """What the library is built for, as the engine record of a model and its metrics:
-    "sources <digest>, target <-march>, flags <flags>, denormals <how>; compiled by <banner>". Everything
-    before "; compiled by" is the contract (lecun1989/reporting/compare.py reads it back)."""
-    return f"{', '.join(f'{k} {v}' for k, v in contract().items())}; compiled by {compiler_banner()}"
+    """What the library is built for, as the engine record of a model and its metrics: its contract,
+    "sources <digest>, target <-march>, flags <flags>, denormals <how>" (lecun1989/reporting/compare.py
+    reads it back). No compiler: the outputs are the same bytes whichever compiler built the contract."""
+    return ", ".join(f"{k} {v}" for k, v in contract().items())
 
 
 def load() -> ctypes.CDLL:
@@ -227,7 +228,7 @@ def main():
     try:
         path, found = ensure()
         load()  # a library that is what its build wrote but does not load (another jaxlib) says so here
-        print(f"native CPU engine: {path} ({found})")
+        print(f"native CPU engine: {path} ({found}), compiled by {compiler_banner()}")
     except BuildError as e:  # not an error of the set-up: training runs on the XLA engine
         print(f"native CPU engine not built ({e}); training will use the XLA engine", file=sys.stderr)
 
