@@ -93,10 +93,7 @@ def this_compiler() -> str:
     """Which compiler built this run's native engine (information: the records name the contract only)."""
     from lecun1989.training.native import build
 
-    try:
-        return f"; this run's compiler: {build.compiler_banner()}"
-    except build.BuildError:
-        return ""
+    return f"; this run's compiler: {build.compiler_banner()}"
 
 
 def verify(mode: str, update: bool, keep: bool, export: Path | None = None, require_exact: bool = False) -> int:

@@ -203,7 +203,10 @@ def contract() -> dict[str, str]:
 
 def compiler_banner() -> str:
     """The compiler's first --version line: information about the build (logged), not part of its record."""
-    version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
+    try:
+        version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
+    except BuildError as e:
+        return f"? ({e})"
     return version[0].strip()
 
 
