@@ -161,3 +161,4 @@ if __name__ == "__main__":  # python tests/bits.py OUT [TARGET]: every variant t
         (Path(sys.argv[1]) / f"{name}.out").write_bytes(library_outputs(inputs(name)))
     for name in CURVATURES:
         (Path(sys.argv[1]) / f"curvature_{name}.out").write_bytes(library_curvature(curvature_inputs(name)))
+    (Path(sys.argv[1]) / "record").write_text(f"native engine ({library.built_for()})")  # as a model records it

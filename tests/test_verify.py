@@ -149,17 +149,62 @@ def test_verify_quick_compares_a_fresh_run_of_the_patched_clone(tmp_path, monkey
     monkeypatch.setattr(verify, "repro", fake_repro)
     assert verify.main(["--quick"]) == code
     out = capsys.readouterr().out
-    assert "compared under verify/tolerances.yaml" in out  # METRICS records no native engine
+    assert "verify: comparing under verify/tolerances.yaml: v in the expected metrics records no engine" in out
+    assert "compared under verify/tolerances.yaml" in out
     assert ("FAILED, 1 of 39 metrics" if code else "all 39 metrics match") in out
+    assert verify.main(["--quick", "--exact"]) == 1  # CI's cross-compiler check asks for exact
+    assert (
+        "verify: FAILED: --exact, and the comparison was not exact (v in the expected metrics records no engine)" in capsys.readouterr().out
+    )
 
 
-NATIVE = {"train": "native engine (g++ 12 -O3)", "evaluate": "native engine (g++ 12 -O3)"}
+RECORD = "native engine (sources 0123456789abcdef, target -march=x86-64-v3, flags -O3 -ffp-contract=off, denormals flushed to zero)"
+NATIVE = {"train": RECORD, "evaluate": RECORD}
 LOCK = "stages:\n  evaluate@v:\n    outs:\n    - path: metrics/v.json\n      md5: {md5}\n"
 
 
+def test_engine_record_names_the_contract_of_this_build():
+    """What the train and evaluate stages record reads back as build.contract(), and names no compiler."""
+    from lecun1989.training.native import build
+
+    record = compare.parse_record(f"native engine ({build.description()})")
+    assert record.engine == "native" and dict(record.contract) == build.contract()
+    assert tuple(build.contract()) == compare.CONTRACT and build.compiler_banner() not in build.description()
+
+
+@pytest.mark.parametrize(
+    "got, exact, why",
+    [
+        (NATIVE, True, "both sides ran the native engine under one arithmetic contract (sources 0123456789abcdef, target"),
+        ({"train": RECORD.replace("x86-64-v3", "armv8-a"), "evaluate": RECORD}, False, "the records name 2 arithmetic contracts"),
+        (
+            {k: RECORD.replace("0123456789abcdef", "fedcba9876543210") for k in NATIVE},
+            False,
+            "contracts differ: sources 0123456789abcdef expected, fedcba9876543210 here",
+        ),
+        (
+            {k: RECORD.replace("-O3 ", "") for k in NATIVE},
+            False,
+            "contracts differ: flags -O3 -ffp-contract=off expected, -ffp-contract=off here",
+        ),
+        ({"train": "xla engine (XLA (jax 0.10.0) on cpu)", "evaluate": RECORD}, False, "v train in this run ran on the xla engine"),
+        (
+            {"train": "native engine (g++ 12 -O3)", "evaluate": RECORD},
+            False,
+            "v train in this run records a native build but not its arithmetic",
+        ),
+    ],
+)
+def test_exact_whenever_both_sides_ran_one_contract_whatever_compiled_it(got, exact, why):
+    """One contract on both sides is exact; another value of any contract field, another engine or a
+    record without its contract means the tolerances, and the reason names it."""
+    verdict, reason = compare.comparison({"v": {**METRICS, "engine": NATIVE}}, {"v": {**METRICS, "engine": got}})
+    assert verdict == exact and why in reason, reason
+
+
 @pytest.mark.parametrize("nudge, md5, code", [(0.0, "aa", 0), (1e-9, "aa", 1), (0.0, "bb", 1)])
-def test_verify_quick_is_exact_when_one_native_build_made_both(tmp_path, monkeypatch, capsys, nudge, md5, code):
-    """Both sides trained and evaluated by the same native build: every number must be equal (a
+def test_verify_quick_is_exact_when_one_contract_made_both(tmp_path, monkeypatch, capsys, nudge, md5, code):
+    """Both sides trained and evaluated under one arithmetic contract: every number must be equal (a
     difference far inside the tolerances fails) and every output's digest in dvc.lock too."""
     metrics = {**METRICS, "engine": NATIVE}
     repo = git_repo(
@@ -182,7 +227,8 @@ def test_verify_quick_is_exact_when_one_native_build_made_both(tmp_path, monkeyp
     monkeypatch.setattr(verify, "repro", fake_repro)
     assert verify.main(["--quick"]) == code
     out = capsys.readouterr().out
-    assert "compared exactly (one native build made both)" in out
+    assert "verify: comparing exactly: both sides ran the native engine under one arithmetic contract" in out
+    assert "compared exactly (one arithmetic contract made both)" in out
     assert ("output digests against verify/quick-expected/dvc.lock: all equal" in out) == (md5 == "aa")
 
 

@@ -1,12 +1,14 @@
 """Check that the committed numbers still come out: clone HEAD into a temporary folder, run the whole
-pipeline there from scratch (`dvc repro`), and compare every metric with the committed ones under the
-tolerances of verify/tolerances.yaml. Prints a table of expected, got and verdict; exits 1 on any
-failure and 2 when there is nothing to compare with.
+pipeline there from scratch (`dvc repro`), and compare every metric with the committed ones: exactly
+where both sides ran the native engine under one arithmetic contract (compare.comparison), else under
+the tolerances of verify/tolerances.yaml; one line says which and why. Prints a table of expected, got
+and verdict; exits 1 on any failure and 2 when there is nothing to compare with.
 
     python -m lecun1989.reporting.verify           # the full pipeline against metrics/*.json        (make verify)
     python -m lecun1989.reporting.verify --quick   # a reduced pipeline against verify/quick-expected (make verify-quick)
     python -m lecun1989.reporting.verify --quick --update   # rewrite verify/quick-expected from a fresh run
     python -m lecun1989.reporting.verify --export metrics    # and keep the fresh run's metrics/ (CI artifacts)
+    python -m lecun1989.reporting.verify --quick --exact     # and fail unless the comparison is exact
 
 Only committed files take part: uncommitted changes are not verified (a warning says so).
 """
@@ -24,7 +26,7 @@ from lecun1989 import runtime
 from lecun1989.pipeline import readers
 from lecun1989.pipeline.atomic import output_dir
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.reporting.compare import EXACT, compare, exact_comparison, load_tolerances, table
+from lecun1989.reporting.compare import EXACT, compare, comparison, load_tolerances, table
 
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCES = "verify/tolerances.yaml"
@@ -99,7 +101,14 @@ def repro(repo: Path) -> None:
     subprocess.run(["dvc", "repro"], cwd=repo, env=env, check=True, stdout=sys.stderr)
 
 
-def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> int:
+def this_compiler() -> str:
+    """Which compiler built this run's native engine (information: the records name the contract only)."""
+    from lecun1989.training.native import build
+
+    return f"; this run's compiler: {build.compiler_banner()}"
+
+
+def verify(mode: str, update: bool, keep: bool, export: Path | None = None, require_exact: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix=f"lecun1989-verify-{mode}-"))
     try:
         clone = workdir / "repo"
@@ -139,7 +148,8 @@ def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> i
             shutil.copy(clone / "dvc.lock", out / "dvc.lock")  # every output's digest, for the exact comparison
             print(f"verify: wrote {len(got)} expected metrics files to {out.relative_to(ROOT)}/; review and commit them")
             return 0
-        exact = exact_comparison(expected, got)
+        exact, why = comparison(expected, got)
+        print(f"verify: comparing {'exactly' if exact else f'under {TOLERANCES}'}: {why}{this_compiler() if exact else ''}")
         rows = compare(expected, got, [EXACT] if exact else load_tolerances(clone / TOLERANCES, mode))
         print(table(rows))
         failed = sum(not row.ok for row in rows)
@@ -150,11 +160,14 @@ def verify(mode: str, update: bool, keep: bool, export: Path | None = None) -> i
                 + ("all equal" if not mismatches else "\n  ".join(["differ:", *mismatches]))
             )
             failed += len(mismatches) + (not expected_digests)
-        how = "exactly (one native build made both)" if exact else f"under {TOLERANCES} (the engines differ, or are not native)"
+        how = "exactly (one arithmetic contract made both)" if exact else f"under {TOLERANCES} (no one arithmetic contract made both)"
         print(
             f"\nverify {mode}, commit {sha[:12]}, compared {how}: "
             + (f"FAILED, {failed} of {len(rows)} metrics" if failed else f"all {len(rows)} metrics match")
         )
+        if require_exact and not exact:
+            print(f"verify: FAILED: --exact, and the comparison was not exact ({why})")
+            return 1
         return 1 if failed else 0
     finally:
         if keep:
@@ -171,11 +184,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--export", type=Path, metavar="DIR", help="replace DIR with the fresh run's metrics/ folder (e.g. metrics, for dvc metrics diff)"
     )
+    parser.add_argument("--exact", action="store_true", help="fail unless the comparison is exact (both sides ran one arithmetic contract)")
     args = parser.parse_args(argv)
     if args.update and not args.quick:
         parser.error("--update only rewrites the quick expected metrics; the full ones are the committed metrics/ of a real run")
     try:
-        return verify("quick" if args.quick else "full", args.update, args.keep, args.export)
+        return verify("quick" if args.quick else "full", args.update, args.keep, args.export, args.exact)
     except Refused as e:
         print(f"verify: {e}", file=sys.stderr)
         return 2

@@ -11,7 +11,14 @@ flags, the compiler's identity (its predefined macros for the target) and jaxlib
 edited source or another compiler builds a new one and never loads a stale one; copies of the
 repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `make venv` builds it
 (`python -m lecun1989.training.native.build`); otherwise the first Runs or Predictor that wants it does.
-The compiler is runtime.compiler() ($CXX, else g++). Where it is missing or fails, load() says why in one line.
+The compiler is runtime.compiler() ($CXX, else g++): g++ 12 or newer or clang++ (the kernels use
+__builtin_shufflevector, which GCC has since 12). Where it is missing or fails, load() says why in one line.
+
+What the library computes is fixed by its arithmetic contract (contract()): the sources' digest, the
+target, the flags and whether denormals are flushed. The engine record of every model and metrics file
+(description()) names that contract and not the compiler, whose --version line is information only
+(`make native` prints it, library.py logs it): `make verify` compares exactly when both sides name the
+same contract, whichever compiler built each, and their outputs are the same bytes.
 
 Beside each library, <library>.sha256 records its size and SHA-256 as the build wrote it. A library
 is checked against that record before it is loaded, so a truncated or replaced file in the cache (which
@@ -50,6 +57,7 @@ TARGETS = {"x86_64": "-march=x86-64-v3", "aarch64": "-march=armv8-a"}  # by plat
 X86_64_V3 = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")
 KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17")  # for any target (driver.cc too)
 FLAGS = (*KERNEL_FLAGS, "-shared", "-fPIC")
+KEEP_DENORMALS = "-DLECUN1989_KEEP_DENORMALS"  # simd.h: a build that does not flush (tests/test_bits.py's)
 
 
 class BuildError(Exception):
@@ -95,8 +103,7 @@ def library_path() -> Path:
         raise BuildError(f"{cxx} {march()} failed: {_first_line(probe.stderr)}")
     key = hashlib.sha256()
     for part in (
-        *[(HERE / s).read_bytes() for s in SOURCES],
-        codes.header().encode(),
+        *[data for _, data in _sources()],
         " ".join((march(), *FLAGS)).encode(),
         cxx.encode(),
         probe.stdout.encode(),
@@ -185,10 +192,45 @@ def build() -> Path:
     return ensure()[0]
 
 
+def _sources() -> list[tuple[str, bytes]]:
+    """(name, bytes) of every source the library is compiled from, codes.h as the build writes it."""
+    return [*((s, (HERE / s).read_bytes()) for s in SOURCES), ("codes.h", codes.header().encode())]
+
+
+def sources_digest() -> str:
+    """The first 16 hex digits of a SHA-256 over the sources' names and SHA-256s (the same on every machine)."""
+    key = hashlib.sha256()
+    for name, data in _sources():
+        key.update(f"{name} {hashlib.sha256(data).hexdigest()}\n".encode())
+    return key.hexdigest()[:16]
+
+
+def contract() -> dict[str, str]:
+    """The library's arithmetic contract: what fixes the sequence of IEEE-754 operations it performs.
+    The same sources, target, flags and denormal handling give the same bits whichever compiler builds
+    them (make check-bits compares g++ and clang builds of several versions); the compiler is not in it."""
+    return {
+        "sources": sources_digest(),
+        "target": march(),
+        "flags": " ".join(KERNEL_FLAGS),
+        "denormals": "kept" if KEEP_DENORMALS in FLAGS else "flushed to zero",  # simd.h's FlushDenormals
+    }
+
+
+def compiler_banner() -> str:
+    """The compiler's first --version line: information about the build (logged), not part of its record."""
+    try:
+        version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
+    except BuildError as e:
+        return f"? ({e})"
+    return version[0].strip()
+
+
 def description() -> str:
-    """What the library is built with, for the metrics: the compiler's first --version line and the flags."""
-    version = _run([runtime.compiler(), "--version"]).stdout.splitlines() or ["?"]
-    return f"{version[0].strip()} {' '.join(f for f in FLAGS if f.startswith(('-O', '-m', '-ff')))}"
+    """What the library is built for, as the engine record of a model and its metrics: its contract,
+    "sources <digest>, target <-march>, flags <flags>, denormals <how>" (lecun1989/reporting/compare.py
+    reads it back). No compiler: the outputs are the same bytes whichever compiler built the contract."""
+    return ", ".join(f"{k} {v}" for k, v in contract().items())
 
 
 def load() -> ctypes.CDLL:
@@ -205,7 +247,7 @@ def main():
     try:
         path, found = ensure()
         load()  # a library that is what its build wrote but does not load (another jaxlib) says so here
-        print(f"native CPU engine: {path} ({found})")
+        print(f"native CPU engine: {path} ({found}), compiled by {compiler_banner()}")
     except BuildError as e:  # not an error of the set-up: training runs on the XLA engine
         print(f"native CPU engine not built ({e}); training will use the XLA engine", file=sys.stderr)
 

@@ -1,6 +1,7 @@
 """The native library, built (build.py) and registered with XLA once per process, and whether the
 native engine can run a variant here."""
 
+import logging
 import threading
 
 import jax
@@ -9,6 +10,7 @@ from lecun1989.training.native import build, codes
 
 TRAIN_TARGET, PREDICT_TARGET, CURVATURE_TARGET = "lecun1989_train_epoch", "lecun1989_predict", "lecun1989_curvature"
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _problem = None  # None: not tried yet; "": built and registered; else why not
 
@@ -24,6 +26,7 @@ def _registered() -> str:
                 jax.ffi.register_ffi_target(PREDICT_TARGET, jax.ffi.pycapsule(lib.lecun1989_predict), platform="cpu")
                 jax.ffi.register_ffi_target(CURVATURE_TARGET, jax.ffi.pycapsule(lib.lecun1989_curvature), platform="cpu")
                 _problem = ""
+                log.info(f"native CPU engine compiled by {build.compiler_banner()} ({build.description()})")
             except (build.BuildError, OSError) as e:
                 _problem = str(e)
     return _problem
@@ -47,5 +50,5 @@ def draws_as_jax() -> bool:
 
 
 def built_for() -> str:
-    """What the loaded library was compiled for (its compiler and flags)."""
+    """What the loaded library was compiled for: its arithmetic contract (build.description())."""
     return build.description()
