@@ -39,7 +39,7 @@ SOURCES = {
     "docs/independent-runs.md": [],
     "docs/layout.md": [],
     "docs/method.md": ["params.yaml", "docs/anchors.md", "lecun1989/network/model.py", "lecun1989/network/hessian.py"],
-    "docs/performance.md": ["docs/bench-2026-12-01.txt", "params.yaml"],
+    "docs/performance.md": ["docs/bench-2026-12-01.txt", "docs/repro-2026-12-07.txt", "params.yaml"],
     "docs/pipeline.md": ["params.yaml", "lecun1989/data/preprocessing.py", "lecun1989/data/sources.py", "lecun1989/evaluation/outputs.py"],
     "docs/plots.md": [],
     "docs/refusals.md": ["tests/test_refusals.py", "lecun1989/pipeline/params.py"],
@@ -73,8 +73,7 @@ PAGE_EXCEPTIONS = {
 # Single numbers that are exceptions: {page: {number as written: reason}}.
 EXCEPTIONS = {
     "README.md": {
-        "12": "`make test` takes about 12 min on 2 vCPUs: a wall time of the suite, with no committed output (the other 12, of "
-        "12 min 48 s, is docs/performance.md's)",
+        "12": "`make test` takes about 12 min on 2 vCPUs: a wall time of the suite, with no committed output",
         "33": 'karpathy\'s "33 years ago" (1989 to 2022), the title of the blog post docs/anchors.md cites',
     },
     "docs/engines.md": {
@@ -87,11 +86,8 @@ EXCEPTIONS = {
     },
     "docs/performance.md": {
         "2.6": "the clock of the bench machine, 2600 MHz in docs/bench-2026-12-01.txt",
-        **{
-            n: "the whole pipeline from nothing (a fresh clone's `make repro`, the stages' logged `elapsed`), timed by hand "
-            "with the machine and date the section names; no tool writes it"
-            for n in ("12", "13", "14", "24", "32", "48", "57", "59", "62", "83", "341")
-        },
+        "16": "1003.3 s in minutes and seconds (docs/repro-2026-12-07.txt)",
+        "43": "1003.3 s in minutes and seconds (docs/repro-2026-12-07.txt)",
     },
     "docs/refusals.md": {
         n: "a position inside a quoted refusal message, which tests/test_refusals.py produces and holds to the page"
