@@ -90,7 +90,7 @@ def test_the_summary_places_the_published_runs_on_every_dataset_it_has():
 
     params.variants["lecun1989_usps"] = None  # the paper's kind of digits, when params.yaml has the row
     text = results_table.summary(params, {"lecun1989": runs([3.5, 4.0, 4.5]), "lecun1989_usps": runs([5.5, 6.0])})
-    assert "; and on the paper's own USPS digits, resplit, the 1989 network" in text and "(`lecun1989_usps`)" in text
+    assert "; and on the paper's own USPS digits, resplit, the same recipe" in text and "(`lecun1989_usps`)" in text
     assert "the paper's 5.00 % (on its own, harder test split) lies below every run." in text, text
 
 

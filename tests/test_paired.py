@@ -178,15 +178,17 @@ def test_results_table_rows_without_validation_digits_and_with_mse():
     runs = synthetic_runs(params)
     pairs = results_table.paired_all(params, runs)
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in results_table.table(params, runs, pairs).splitlines()[2:]}
-    header = results_table.table(params, runs, pairs).splitlines()[0].split(" | ")
+    header = results_table.table(params, runs, pairs).splitlines()[0].split(" | ")  # the full table, metrics/results.md
     col = {name: header.index(name) for name in ("database", "val error %", "MSE train / test", "paper 1989")}
     assert rows["lecun1989_usps"][col["database"]] == "USPS" and rows["lecun1989"][col["database"]] == "MNIST"
     assert rows["lecun1989_usps"][col["val error %"]] == "—" and rows["lecun1989"][col["val error %"]] != "—"
     mse = np.mean(runs["lecun1989_usps"]["train"]["loss"])
     assert rows["lecun1989_usps"][col["MSE train / test"]].startswith(f"{mse:.1e} / ")
     assert rows["change4_usps"][col["MSE train / test"]] == "—"  # softmax cross-entropy: no MSE
-    assert "0.14 train" in rows["lecun1989_paper_usps"][col["paper 1989"]]
+    assert "train 0.14" in rows["lecun1989_paper_usps"][col["paper 1989"]]
     assert set(pairs) >= {"lecun1989_paper_usps-lecun1989_usps", "change4_usps-lecun1989_usps"}
     assert not any(key.startswith("lecun1989_usps-") for key in pairs)  # the first USPS row has no MNIST baseline
     text = reading.block(pairs, notes=results_table.split_notes(params))
-    assert "**change4_usps** against lecun1989_usps (USPS, stratified resplits of the paper's 9,298 digits):" in text
+    assert "**change4_usps** against lecun1989_usps (USPS resplits):" in text
+    readme = results_table.table(params, runs, pairs, leave_out=results_table.README_LEAVES_OUT).splitlines()[0]
+    assert "per-draw means" in header and "per-draw means" not in readme and "MSE train / test" in readme

@@ -47,13 +47,13 @@ INDEPENDENT = Path("metrics/independent/per_run")
 # The rows of the 1989 recipe that the summary places against the published single runs, with the
 # digits they are on; a row params.yaml lacks is left out.
 SUMMARY_ROWS = {
-    "lecun1989": ("on MNIST", "on its own, harder zip-code digits"),
-    "lecun1989_usps": ("on the paper's own USPS digits, resplit", "on its own, harder test split"),
+    "lecun1989": ("on MNIST, the 1989 network trained as the public reproductions train it", "on its own, harder zip-code digits"),
+    "lecun1989_usps": ("on the paper's own USPS digits, resplit, the same recipe", "on its own, harder test split"),
 }
 
 # Single-run test errors (%) published by the paper and the other reproductions (docs/anchors.md).
 # The paper's figures are on its own digits: beside the USPS rows, all of them (its test set, not a resplit).
-PAPER_USPS = "5.00 test, 0.14 train, 12.1 rejected, MSE 2.5e-3 train / 1.8e-2 test (its own test set)"
+PAPER_USPS = "5.00 (train 0.14, rejected 12.1, MSE 2.5e-3 / 1.8e-2)"
 ANCHORS = {
     "lecun1989": {"paper": "5.00", "seed": "3.69", "karpathy": "4.09"},
     "change1_softmax": {"seed": "4.14", "karpathy": "4.38"},
@@ -67,7 +67,7 @@ ANCHORS = {
     "lecun1989_paper_usps": {"paper": PAPER_USPS},
 }
 # How each database's test digits are drawn, for the reading of its pairs.
-SPLIT_NOTE = {"resplit": "USPS, stratified resplits of the paper's 9,298 digits", "paper": "USPS, the paper's own split"}
+SPLIT_NOTE = {"resplit": "USPS resplits", "paper": "USPS, the paper's split"}
 
 
 # What the table reads of a per-run file: one value per run, each a finite number in its range.
@@ -161,7 +161,7 @@ def summary(params, runs: dict[str, dict]) -> str:
             placed.setdefault(place(float(figure), s["min"], s["max"]), []).append(f"{labels[source]} {figure} %{note}")
         where = ", ".join(f"{' and '.join(figures)} {'lie' if len(figures) > 1 else 'lies'} {side}" for side, figures in placed.items())
         parts.append(
-            f"{digits}, the 1989 network trained as the public reproductions train it (`{name}`) misreads "
+            f"{digits} (`{name}`) misreads "
             f"{s['mean']:.2f} ± {s['std']:.2f} % of the test digits over {len(test)} runs ({s['min']:.2f}–{s['max']:.2f} %): {where}"
         )
     return ("What the table finds: " + "; and ".join(parts) + ".") if parts else ""
@@ -188,31 +188,50 @@ def mean_or_dash(r: dict, split: str, quantity: str, fmt: str) -> str:
     return format(np.mean(r[split][quantity]), fmt) if split in r else "—"
 
 
-def table(params, runs: dict[str, dict], paired: dict) -> str:
-    rows = [
-        "| variant | database | train digits | epochs | runs (draws × seeds) | test error % mean ± std (min–max) | per-draw means | "
-        "paired Δ test error vs baseline, points (mean ± std) | paired Δ 95 % CI | p: sign test, McNemar | train error % | val error % | rejected for 1% test error, % "
-        "| MSE train / test | paper 1989 | seed notebook | karpathy |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+COLUMNS = (
+    "variant", "database", "train digits", "epochs", "runs (draws × seeds)", "test error % mean ± std (min–max)", "per-draw means",
+    "paired Δ test error vs baseline, points (mean ± std)", "paired Δ 95 % CI", "p: sign test, McNemar", "train error %", "val error %",
+    "rejected for 1% test error, %", "MSE train / test", "paper 1989", "seed notebook", "karpathy",
+)  # fmt: skip
+README_LEAVES_OUT = ("per-draw means", "p: sign test, McNemar")  # in metrics/results.md, the full table
+
+
+def table(params, runs: dict[str, dict], paired: dict, leave_out=()) -> str:
+    columns = [c for c in COLUMNS if c not in leave_out]
+    rows = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for name, v in params.variants.items():
         r, ds = runs[name], params.datasets[v.dataset]
         test = r["test"]["error_pct"]
         draw_means = scoring.by_draw(test, [d for d, _ in run_keys(r)]).values()
         base = params.baseline_of(name)
         p = paired.get(f"{name}-{base}")
-        delta = "—" if p is None else f"{p['mean']:+.2f} ± {p['std']:.2f} vs {base} ({p['n_pairs']} pairs)"
-        ci = "—" if p is None or "ci95_low" not in p else f"{p['ci95_low']:+.2f} to {p['ci95_high']:+.2f}"
-        tests = "—" if p is None else f"{fmt_p(p['sign_test_p'])}, " + (fmt_p(p["mcnemar"]["p"]) if "mcnemar" in p else "—")
         anchor = ANCHORS.get(name, {})
         reject = scoring.spread(r["test"]["reject_for_1pct_error"])
-        mse = f"{mean_or_dash(r, 'train', 'loss', '.1e')} / {mean_or_dash(r, 'test', 'loss', '.1e')}" if v.loss == "mse" else "—"
-        rows.append(
-            f"| {name} | {ds.database.upper()} | {ds.n_train:,} | {v.epochs} | {len(test)} ({len(ds.draws)} × {v.n_seeds}) | {fmt_spread(test)} "
-            f"| {min(draw_means):.2f}–{max(draw_means):.2f} | {delta} | {ci} | {tests} "
-            f"| {mean_or_dash(r, 'train', 'error_pct', '.2f')} | {mean_or_dash(r, 'val', 'error_pct', '.2f')} | {reject['mean']:.1f} ± {reject['std']:.1f} "
-            f"| {mse} | {anchor.get('paper', '—')} | {anchor.get('seed', '—')} | {anchor.get('karpathy', '—')} |"
+        cells = dict(
+            zip(
+                COLUMNS,
+                (
+                    name,
+                    ds.database.upper(),
+                    f"{ds.n_train:,}",
+                    str(v.epochs),
+                    f"{len(test)} ({len(ds.draws)} × {v.n_seeds})",
+                    fmt_spread(test),
+                    f"{min(draw_means):.2f}–{max(draw_means):.2f}",
+                    "—" if p is None else f"{p['mean']:+.2f} ± {p['std']:.2f} vs {base} ({p['n_pairs']} pairs)",
+                    "—" if p is None or "ci95_low" not in p else f"{p['ci95_low']:+.2f} to {p['ci95_high']:+.2f}",
+                    "—" if p is None else f"{fmt_p(p['sign_test_p'])}, " + (fmt_p(p["mcnemar"]["p"]) if "mcnemar" in p else "—"),
+                    mean_or_dash(r, "train", "error_pct", ".2f"),
+                    mean_or_dash(r, "val", "error_pct", ".2f"),
+                    f"{reject['mean']:.1f} ± {reject['std']:.1f}",
+                    f"{mean_or_dash(r, 'train', 'loss', '.1e')} / {mean_or_dash(r, 'test', 'loss', '.1e')}" if v.loss == "mse" else "—",
+                    anchor.get("paper", "—"),
+                    anchor.get("seed", "—"),
+                    anchor.get("karpathy", "—"),
+                ),
+            )
         )
+        rows.append("| " + " | ".join(cells[c] for c in columns) + " |")
     return "\n".join(rows)
 
 
@@ -252,13 +271,14 @@ def outputs(root: Path) -> dict[Path, str]:
     independent = independent_paired(root, params)
     blocks = {
         RESULTS_SUMMARY: summary(params, runs),
-        RESULTS_TABLE: table(params, runs, paired),
+        RESULTS_TABLE: table(params, runs, paired, leave_out=README_LEAVES_OUT),
         RESULTS_READING: reading.block(paired, independent, link=reading.INDEPENDENT_PAGE, notes=split_notes(params)),
         RUNS_NEEDED: runs_needed.table(params, paired),
     }
     in_metrics = reading.block(paired, independent, link=f"../{reading.INDEPENDENT_PAGE}", notes=split_notes(params))
     paired_text = json.dumps(paired, indent=2, allow_nan=False) + "\n"
-    out = {PAIRED: paired_text, TABLE: f"{blocks[RESULTS_SUMMARY]}\n\n{blocks[RESULTS_TABLE]}\n\n{in_metrics}\n"}
+    full = table(params, runs, paired)
+    out = {PAIRED: paired_text, TABLE: f"{blocks[RESULTS_SUMMARY]}\n\n{full}\n\n{in_metrics}\n"}
     for path, names in BLOCKS.items():
         if not (root / path).is_file():
             raise DataError(f"{root / path} is missing: restore it (git checkout -- {path})")
