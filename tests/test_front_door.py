@@ -32,7 +32,7 @@ def readme_lines() -> dict[str, str]:
     """{pair: the reading's line} from the README's generated reading."""
     found = {}
     for line in block(README, results_table.RESULTS_READING).splitlines():
-        m = re.match(r"- \*\*(\w+)\*\* against (\w+): (.*)\.$", line)
+        m = re.match(r"- \*\*(\w+)\*\* against (\w+)(?: \([^)]*\))?: (.*)\.$", line)  # (how its test digits were drawn)
         if m:
             found[f"{m.group(1)}-{m.group(2)}"] = m.group(3)
     return found
