@@ -46,7 +46,13 @@ SOURCES = {
         "lecun1989/data/usps.py",
     ],
     "docs/performance.md": ["docs/bench-2026-12-01.txt", "docs/repro-2026-12-07.txt", "params.yaml"],
-    "docs/pipeline.md": ["params.yaml", "lecun1989/data/preprocessing.py", "lecun1989/data/sources.py", "lecun1989/evaluation/outputs.py"],
+    "docs/pipeline.md": [
+        "params.yaml",
+        "lecun1989/data/preprocessing.py",
+        "lecun1989/data/sources.py",
+        "lecun1989/data/usps.py",
+        "lecun1989/evaluation/outputs.py",
+    ],
     "docs/plots.md": [],
     "docs/refusals.md": [
         "tests/test_refusals.py",
