@@ -76,7 +76,7 @@ def test_damaged_raw_file_refused_by_preprocess(tiny_repo_done, tmp_path, fault,
     fault(raw / name)
     work = tmp_path / "work"
     work.mkdir()
-    result = run_stage("preprocess", ["zip1989", raw, "data/prepared/zip1989"], work, pipeline.tiny_params())
+    result = run_stage("preprocess", ["zip1989", raw, "data/USPS/raw", "data/prepared/zip1989"], work, pipeline.tiny_params())
     assert_refused(result, work, "data error", *words)
 
 
@@ -245,9 +245,9 @@ def test_a_key_too_long_for_a_file_name_is_refused_before_any_work(tmp_path):
     one_line(result, 3, "output error", "a name of 308 bytes", "shorten the variant or dataset key")
     dataset = "d" * 250
     params = rename(pipeline.tiny_params(), "datasets", "zip1989", dataset)
-    result = run_stage("preprocess", [dataset, "raw", f"data/prepared/{dataset}"], tmp_path, params)
+    result = run_stage("preprocess", [dataset, "raw", "usps_raw", f"data/prepared/{dataset}"], tmp_path, params)
     one_line(result, 3, "output error", "a name of 250 bytes", "shorten the variant or dataset key")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dvc.yaml", "params.yaml"]  # the stage's inputs, nothing written
 
 
 @pytest.mark.parametrize("count, words", [("\u0663", "is not a whole number in ASCII digits"), ("0", "is less than 1")])

@@ -17,7 +17,7 @@ PROTECTED = ("data", "models", "metrics")
 EVAL_OUT = ["metrics/lecun1989.json", "metrics/per_run/lecun1989.json"]
 
 MISTAKES = [  # stage, arguments, the path named, words of the refusal
-    ("preprocess", ["zip1989", "data/MNIST/raw", "data"], "data", "not a prepared data folder"),
+    ("preprocess", ["zip1989", "data/MNIST/raw", "data/USPS/raw", "data"], "data", "not a prepared data folder"),
     ("download", ["data"], "data", "not a folder of MNIST IDX files"),
     ("train", ["lecun1989", "data/prepared/zip1989", "m.msgpack", "metrics"], "metrics", "not a DVCLive folder"),
     (
@@ -32,7 +32,7 @@ MISTAKES = [  # stage, arguments, the path named, words of the refusal
         "data/prepared/zip1989/curves",
         "one holds the other",
     ),
-    ("preprocess", ["zip1989", "data/MNIST/raw", "data/MNIST/raw/prepared"], "data/MNIST/raw/prepared", "one holds the other"),
+    ("preprocess", ["zip1989", "data/MNIST/raw", "data/USPS/raw", "data/MNIST/raw/prepared"], "data/MNIST/raw/prepared", "one holds the other"),
     (
         "evaluate",
         ["lecun1989", "data/prepared/zip1989", "models/lecun1989.msgpack", "metrics/curves/lecun1989/metrics.json", EVAL_OUT[1]],
@@ -77,7 +77,7 @@ def test_mistaken_output_path_refused_and_nothing_changes(tiny_repo, stage, args
 
 def test_a_stage_replaces_its_own_output(tiny_repo):
     before = snapshot(tiny_repo)
-    result = run_stage("preprocess", ["zip1989", "data/MNIST/raw", "data/prepared/zip1989"], tiny_repo)
+    result = run_stage("preprocess", ["zip1989", "data/MNIST/raw", "data/USPS/raw", "data/prepared/zip1989"], tiny_repo)
     assert result.returncode == 0, result.stderr
     assert snapshot(tiny_repo) == before  # same params: the same bytes, in place
 
@@ -179,7 +179,7 @@ OTHER_STAGES = [  # stage, arguments, the path named, whose output it is
         "models/change4_relu_dropout.msgpack",
         "train@change4_relu_dropout",
     ),
-    ("preprocess", ["zip1989", "data/MNIST/raw", "data/prepared/elsewhere"], "data/prepared/elsewhere", None),
+    ("preprocess", ["zip1989", "data/MNIST/raw", "data/USPS/raw", "data/prepared/elsewhere"], "data/prepared/elsewhere", None),
 ]
 
 

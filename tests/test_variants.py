@@ -50,6 +50,9 @@ def test_every_variant_is_tested():
         "lecun1989_paper",
         "lecun1989_50k",
         "change4_50k",
+        "lecun1989_usps",
+        "lecun1989_paper_usps",
+        "change4_usps",
     )
 
 

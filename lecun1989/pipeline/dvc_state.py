@@ -37,9 +37,10 @@ def _lock(path: Path, data: bytes) -> str | None:
 
 
 def _rwlock(path: Path, data: bytes) -> str | None:
+    """As DVC's rwlock schema reads it: a JSON object with at most a read and a write entry ({} included)."""
     doc = readers.parse_json(data)
-    if not isinstance(doc, dict) or set(doc) != {"read", "write"}:
-        return "not DVC's lock of running commands: no read and write entries"
+    if not isinstance(doc, dict) or not set(doc) <= {"read", "write"}:
+        return "not DVC's lock of running commands: entries other than read and write"
     return None
 
 
