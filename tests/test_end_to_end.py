@@ -60,7 +60,9 @@ def test_forced_repro_is_bit_identical(tiny_repo):
     metrics and history included, so an identical lock means identical outputs."""
     before = (tiny_repo / "dvc.lock").read_text()
     out = pipeline.run(["dvc", "repro", "-f"], tiny_repo).stdout
-    n_stages = 5 + 2 * len(pipeline.TINY_VARIANTS)  # check_params, both downloads, preprocess@zip1989, train/evaluate of each variant, report
+    n_stages = 5 + 2 * len(
+        pipeline.TINY_VARIANTS
+    )  # check_params, both downloads, preprocess@zip1989, train/evaluate of each variant, report
     assert out.count("Running stage") == n_stages, out
     assert (tiny_repo / "dvc.lock").read_text() == before
 

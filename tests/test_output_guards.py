@@ -32,7 +32,12 @@ MISTAKES = [  # stage, arguments, the path named, words of the refusal
         "data/prepared/zip1989/curves",
         "one holds the other",
     ),
-    ("preprocess", ["zip1989", "data/MNIST/raw", "data/USPS/raw", "data/MNIST/raw/prepared"], "data/MNIST/raw/prepared", "one holds the other"),
+    (
+        "preprocess",
+        ["zip1989", "data/MNIST/raw", "data/USPS/raw", "data/MNIST/raw/prepared"],
+        "data/MNIST/raw/prepared",
+        "one holds the other",
+    ),
     (
         "evaluate",
         ["lecun1989", "data/prepared/zip1989", "models/lecun1989.msgpack", "metrics/curves/lecun1989/metrics.json", EVAL_OUT[1]],

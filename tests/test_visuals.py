@@ -159,7 +159,9 @@ def tiny_run(tmp_path_factory):
     shutil.copytree(ROOT / ".dvc", repo / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["variants"] = {"added_later": {**params["variants"]["lecun1989"], "epochs": 2, "n_seeds": 2, "dataset": "tiny"}}
-    params["datasets"] = {"tiny": {"database": "mnist", "n_train": N_TRAIN, "n_val": N_VAL, "n_test": N_TEST, "draws": DRAWS, "antialias": True}}
+    params["datasets"] = {
+        "tiny": {"database": "mnist", "n_train": N_TRAIN, "n_val": N_VAL, "n_test": N_TEST, "draws": DRAWS, "antialias": True}
+    }
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
 
