@@ -46,9 +46,11 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .uv uv==$(UV_VERSION)
 
 # --frozen: install exactly uv.lock, never re-resolve. --inexact: keep packages a user added
-# to the venv (torchvision, a CUDA build of jaxlib; see README).
+# to the venv (torchvision, a CUDA build of jaxlib; see README). --compile-bytecode: every stage
+# is a fresh Python process; where PYTHONDONTWRITEBYTECODE is set, each would otherwise compile
+# jax, flax and dvc anew, seconds a process.
 $(STAMP): uv.lock pyproject.toml | $(UV)
-	$(UV_ENV) $(UV) sync --frozen --inexact --quiet
+	$(UV_ENV) $(UV) sync --frozen --inexact --compile-bytecode --quiet
 	rm -f $(VENV)/.synced-*
 	touch $@
 

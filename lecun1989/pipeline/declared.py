@@ -68,7 +68,7 @@ def stages(params, dvc_yaml: Path = DVC_YAML) -> dict[str, tuple[str | None, lis
             f"no {dvc_yaml} in {Path.cwd()}: a stage writes only the outputs dvc.yaml declares for it; run it in the repository's root"
         )
     try:
-        document = yaml.safe_load(dvc_yaml.read_text())
+        document = yaml.load(dvc_yaml.read_text(), Loader=yaml.CSafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise _unreadable(f"{type(e).__name__}") from None
     listed = document.get("stages") if isinstance(document, dict) else None

@@ -48,7 +48,7 @@ def recorded(path: Path, stage: str, lock: Path = LOCK) -> str | None:
             raise missing
         return None
     try:
-        document = yaml.safe_load(lock.read_text())
+        document = yaml.load(lock.read_text(), Loader=yaml.CSafeLoader)  # libyaml's safe loader: Python's took a second on dvc.lock
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise _malformed(type(e).__name__) from None
     stages = document.get("stages") if isinstance(document, dict) else None
