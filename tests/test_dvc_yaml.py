@@ -26,7 +26,6 @@ NO_OUTPUT_EFFECT = {
         "errors",
         "atomic",
         "guard",
-        "progress",
         "inputs",
         "lifetime",
         "readers",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from helpers import VARIANTS, make_runs, n_params, seed_slice, tiny_data, train, variant
 
+from lecun1989.evaluation import epoch_scores
 from lecun1989.network import model
 from lecun1989.training import threads
 
@@ -73,7 +74,7 @@ def test_variant_trains_on_tiny_data(name, trained, data):
     # the two seeds are different networks
     assert not np.array_equal(p1[0][0], p1[0][1]) and not np.array_equal(p1[0][1], p1[0][2])
     # and training on these digits lowered their loss (evaluation mode, per seed)
-    loss0, loss1 = trainer.score(state0, X, Y)["loss"], trainer.score(state1, X, Y)["loss"]
+    loss0, loss1 = epoch_scores.score(trainer, state0, X, Y)["loss"], epoch_scores.score(trainer, state1, X, Y)["loss"]
     assert loss0.shape == (N_SEEDS,) and np.isfinite(loss1).all()
     assert (loss1 < loss0).all(), (loss0, loss1)
 
@@ -83,7 +84,7 @@ def test_score_is_the_variants_loss_of_predict(name, trained, data):
     trainer, _, state1 = trained[name]
     X, Y = data
     v = trainer.variant
-    s = trainer.score(state1, X, Y)
+    s = epoch_scores.score(trainer, state1, X, Y)
     outputs = np.asarray(s["outputs"], np.float64)
     np.testing.assert_array_equal(s["outputs"], trainer.predict(state1, X))
     y = np.asarray(Y)

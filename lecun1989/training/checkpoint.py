@@ -2,7 +2,7 @@
 what they were trained from, Flax msgpack (deterministic bytes): {"params": the Flax pytree with a
 leading run axis, "trained_by": str, "trained_on": {"variant": its name, "params_sha256": the SHA-256
 of its params entry and its dataset's, "prepared": {"draw_<draw>": SHA-256 of that draw's manifest}}}
-(pipeline/variant_runs.py, trained_on).
+(data/variant_runs.py, trained_on).
 
 A model is scored only as what it is: its bytes must have the MD5 that dvc.lock records for the file
 as the output of its train stage (pipeline/lockfile.py: refused also when that record is missing or

@@ -15,11 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from lecun1989 import runtime
-from lecun1989.evaluation import scoring
 from lecun1989.network import hessian, hessian_fixed
 from lecun1989.training import engine as engines
 from lecun1989.training.native import curvature as native_curvature
-from lecun1989.training.threads import each_run, each_run_then, run_data
+from lecun1989.training.threads import each_run, run_data
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,11 @@ class Runs:
         where = f"{jax.device_count()} {jax.default_backend()} device(s), {jax.process_count()} process(es)"
         log.info(f"{name}: training on the {self.description}, {mode} ({runtime.RUNS[mode]}; {where}; {why_mode})")
 
+    @property
+    def vectorized(self) -> bool:
+        """Whether the runs train as one vmapped program (their States stacked on a leading run axis)."""
+        return self._vectorized is not None
+
     def init(self):
         """Every run's initial State: a list (threads) or one State with a leading run axis (vectorized)."""
         states = [self.engine.init(seed) for seed in self.seeds]
@@ -96,30 +100,11 @@ class Runs:
             stacked = lambda d: jnp.stack(d) if isinstance(d, list | tuple) else d
             return self._vectorized.train_epoch(states, epoch, stacked(X), stacked(Y))
 
-        return each_run(lambda i: self._train_run(states[i], epoch, run_data(X, i), run_data(Y, i)), len(self.seeds))
+        return each_run(lambda i: self.train_run(states[i], epoch, run_data(X, i), run_data(Y, i)), len(self.seeds))
 
-    def _train_run(self, state, epoch: int, x, y):
+    def train_run(self, state, epoch: int, x, y):
         h = self._curvature(self.engine.params(state), jnp.int32(epoch), x) if self._curvature else None
         return jax.block_until_ready(self.engine.epoch(state, epoch, x, y, h))
-
-    def train_and_score(self, states, epoch: int, X, Y, splits: dict) -> tuple:
-        """(train_epoch(...), {split: score(states, x, y)} for splits {name: (x, y)}), the same values,
-        with each run's evaluation queued as soon as its epoch is trained: with more runs than cores,
-        the last runs' epochs train beside the first runs' evaluations instead of beside idle cores."""
-        if self._vectorized:
-            states = self.train_epoch(states, epoch, X, Y)
-            return states, {split: self.score(states, x, y) for split, (x, y) in splits.items()}
-        names = list(splits)
-
-        def train(i):
-            return self._train_run(states[i], epoch, run_data(X, i), run_data(Y, i))
-
-        def predict_and_score(i, j, state):  # run i on split j, scored here: on the pool, not after it
-            x, y = (run_data(d, i) for d in splits[names[j]])
-            return scoring.score(np.asarray(self._predict(state.params, x))[None], np.asarray(y)[None], self.variant.loss)
-
-        states, scored = each_run_then(train, predict_and_score, len(self.seeds), len(names))
-        return states, {split: scoring.stack_runs([row[j] for row in scored]) for j, split in enumerate(names)}
 
     def params(self, states) -> dict:
         """Every run's parameters in the Flax layout, stacked on a leading run axis (the model file's)."""
@@ -128,11 +113,11 @@ class Runs:
     def predict(self, states, X) -> np.ndarray:
         """Outputs (n_runs, n, 10) of every run on X (its own X, for a list), no dropout, no shift."""
         each = self._each(states)
-        return np.stack(each_run(lambda i: np.asarray(self._predict(each[i].params, run_data(X, i))), len(each)))
+        return np.stack(each_run(lambda i: self.predict_run(each[i], run_data(X, i)), len(each)))
 
-    def score(self, states, X, Y) -> dict:
-        labels = np.stack([np.asarray(run_data(Y, i)) for i in range(len(self.seeds))])
-        return scoring.score(self.predict(states, X), labels, self.variant.loss)
+    def predict_run(self, state, x) -> np.ndarray:
+        """Outputs (n, 10) of one run (its State, not stacked) on x."""
+        return np.asarray(self._predict(state.params, x))
 
     def weights(self, states) -> list:
         """The parameters in the engine's layout, each array with a leading run axis (the finiteness check's)."""
