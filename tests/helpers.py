@@ -23,7 +23,7 @@ def seeds(v) -> list[int]:
 
 
 def make_runs(v, n_train: int, **kwargs):
-    """Runs of the variant's own seeds (training.runs.Runs; kwargs: engine, mode)."""
+    """Runs of the variant's own seeds (training.runs.Runs; kwargs: engine, a name or an Engine, and mode)."""
     from lecun1989.training.runs import Runs
 
     return Runs(v, n_train, seeds(v), **kwargs)

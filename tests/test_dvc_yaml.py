@@ -185,7 +185,7 @@ def test_the_native_sources_split_into_forward_pass_and_training():
 def test_evaluation_depends_on_no_training_code():
     """Editing an optimizer or the training loop reruns the train stages only."""
     evaluate = dict(stage_bodies())["evaluate"]
-    training = {f"{PACKAGE}/training/{m}.py" for m in ("optimizers", "sdlm", "runs", "xla", "reference", "schedule", "optax_scan")}
+    training = {f"{PACKAGE}/training/{m}.py" for m in ("optimizers", "sdlm", "runs", "xla", "engines", "draws", "schedule", "optax_scan")}
     ran = stage_files(evaluate)
     assert not ran & (training | TRAINING_ONLY | {f"{NATIVE}/engine.py"}), sorted(ran & training)
     assert not any(covered(f, evaluate["deps"]) for f in training | TRAINING_ONLY), evaluate["deps"]

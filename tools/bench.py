@@ -86,8 +86,16 @@ def variant(name: str = "lecun1989", **changes):
     return Variant.model_validate({**load_params(ROOT / "params.yaml").variants[name].model_dump(), **changes})
 
 
-def runs(k: int, n_train: int, engine: str = "auto", name: str = "lecun1989"):
-    """The pipeline's executor of k runs (seeds 0 .. k-1) of a variant, on the requested engine."""
+def reference_engine(v, n_train: int):
+    """The tests' reference engine (tests/reference_engine.py): the Flax model trained by optax."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from reference_engine import ReferenceEngine
+
+    return ReferenceEngine(v, n_train)
+
+
+def runs(k: int, n_train: int, engine="auto", name: str = "lecun1989"):
+    """The pipeline's executor of k runs (seeds 0 .. k-1) of a variant, on the requested engine (a name, or an Engine)."""
     from lecun1989.training.runs import Runs
 
     return Runs(variant(name), n_train, list(range(k)), engine, name=name)
@@ -100,15 +108,15 @@ def epoch_vs_kernel(name: str) -> float:
     import jax.numpy as jnp
 
     from lecun1989.training import schedule
-    from lecun1989.training.runs import make_engine
+    from lecun1989.training.engines import make_engine
 
     X, Y = train_data(1)["train"]
     pipeline = runs(1, len(Y), "native", name)
     assert pipeline.engine.name == "native", pipeline.engine.name
     states = pipeline.train_epoch(pipeline.init(), 0, X, Y)
     kernel = make_engine("native", variant(name, shift_pixels=0, dropout=0.0), len(Y))
-    state, steps = kernel.init(0), schedule.step_scalars(kernel.variant, len(Y), 1, len(Y))
-    epoch = lambda state, e, X, Y: kernel.kernel(state, jnp.int32(e), X, Y, steps)
+    state, scalars = kernel.init(0), schedule.step_scalars(kernel.variant, len(Y), 1, len(Y))
+    epoch = lambda state, e, X, Y: kernel.kernel(state, jnp.int32(e), X, Y, scalars)
     jax.block_until_ready(epoch(state, 0, X, Y))
     best = {"pipeline": float("inf"), "kernel": float("inf")}
     for _ in range(6):
@@ -166,9 +174,7 @@ def run_case(case: str) -> float:
     splits = train_data(1)
     X, Y = splits["train"]
     if case == "seed_loop":
-        from lecun1989.training.runs import make_engine
-
-        ref = make_engine("reference", variant(), len(Y))
+        ref = reference_engine(variant(), len(Y))
         state = ref.init(0)
 
         @jax.jit
@@ -205,7 +211,7 @@ def run_case(case: str) -> float:
 
     k = int(case.split("_k")[1]) if "_k" in case else 1
     os.environ["LECUN1989_RUNS"] = "vectorized" if case.startswith("vec") else "threads"
-    trainer = runs(k, len(Y), "reference" if case == "scan_flax" else runtime.engine())
+    trainer = runs(k, len(Y), reference_engine(variant(), len(Y)) if case == "scan_flax" else runtime.engine())
     assert trainer.engine.name == {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]], trainer.engine
     state = trainer.init()
     state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))

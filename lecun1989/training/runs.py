@@ -16,22 +16,12 @@ import numpy as np
 
 from lecun1989 import runtime
 from lecun1989.network import hessian, hessian_fixed
-from lecun1989.training import engine as engines
+from lecun1989.training import engines
+from lecun1989.training.engine import Engine
 from lecun1989.training.native import curvature as native_curvature
 from lecun1989.training.threads import each_run, run_data
 
 log = logging.getLogger(__name__)
-
-
-def make_engine(name: str, variant, n_train: int):
-    """The engine called name (reference, xla or native) for this variant and training-set size."""
-    if name == "reference":
-        from lecun1989.training.reference import ReferenceEngine as Engine
-    elif name == "xla":
-        from lecun1989.training.xla import XlaEngine as Engine
-    else:
-        from lecun1989.training.native.engine import NativeEngine as Engine
-    return Engine(variant, n_train)
 
 
 @cache
@@ -42,9 +32,12 @@ def _say(line: str) -> None:  # once per process
 class Runs:
     """The runs of one variant: one per seed in `seeds` (repeats allowed: the same seeds on each
     subset draw). Methods that take data (X, Y) accept one array for every run or a list of one per
-    run (each draw's digits). engine: auto | native | xla (runtime.engine()'s choices) or reference."""
+    run (each draw's digits). engine: auto | native | xla (runtime.engine()'s choices), or an Engine
+    to train on (the tests hand in their reference engine)."""
 
-    def __init__(self, variant, n_train: int, seeds: list[int], engine: str = "auto", mode: str | None = None, name: str = "variant"):
+    def __init__(
+        self, variant, n_train: int, seeds: list[int], engine: str | Engine = "auto", mode: str | None = None, name: str = "variant"
+    ):
         self.variant, self.seeds = variant, list(seeds)
         why_mode = f"asked for {mode}" if mode else ""
         if mode is None:
@@ -52,17 +45,9 @@ class Runs:
         if mode == "vectorized" and variant.optimizer == "sdlm":
             _say(f"{name}: optimizer sdlm re-estimates its curvature per run between epochs, so its runs train one by one (threads)")
             mode, why_mode = "threads", "sdlm"
-        chosen = engine
-        if engine != "reference":
-            chosen, why_not = engines.choose(variant, engine, vectorized=mode == "vectorized")
-            if why_not:
-                native = "LECUN1989_RUNS=threads" if mode == "vectorized" else "make native" if jax.default_backend() == "cpu" else ""
-                _say(
-                    f"{name}: native CPU engine unavailable ({why_not}); training on the XLA engine (the model records it): "
-                    + (f"{native} for the native engine, or " if native else "")
-                    + "LECUN1989_ENGINE=xla to choose XLA"
-                )
-        self.engine = make_engine(chosen, variant, n_train)
+        if isinstance(engine, str):
+            engine = engines.training_engine(variant, n_train, engine, vectorized=mode == "vectorized", name=name)
+        self.engine = engine
         self.mode = mode
         self.description = f"{self.engine.name} engine ({self.engine.built_for})"
         self._predict = jax.jit(self.engine.predict)
