@@ -12,7 +12,7 @@ from lecun1989.data.sources import SOURCES
 from lecun1989.pipeline import declared, guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 
 
 def main(argv=None):

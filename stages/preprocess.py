@@ -22,7 +22,7 @@ from lecun1989.data import idx, prepared, usps
 from lecun1989.data.preprocessing import draw_indices, to_16x16
 from lecun1989.pipeline import declared, guard
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_for_dataset
+from lecun1989.pipeline.schema import load_for_dataset
 
 MNIST_SPLIT = {"train": "train", "val": "train", "test": "test"}  # the MNIST set each split draws from
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from helpers import ROOT, tiny_data
 
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 from lecun1989.training.native import build, codes, layout, library
 from lecun1989.training.native.engine import STATE_ROWS
 from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS

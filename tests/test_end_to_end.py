@@ -11,7 +11,7 @@ import pytest
 from lecun1989 import runtime
 from lecun1989.data.variant_runs import trained_on, variant_runs
 from lecun1989.evaluation import scoring
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 from lecun1989.training import checkpoint
 from lecun1989.training.guards import NOT_LEARNED_PCT
 

@@ -19,7 +19,7 @@ from lecun1989 import runtime
 from lecun1989.evaluation.predict import Predictor
 from lecun1989.network import fastnet, model
 from lecun1989.pipeline.errors import PipelineError
-from lecun1989.pipeline.params import MAX_SHIFT_PIXELS, Variant
+from lecun1989.pipeline.schema import MAX_SHIFT_PIXELS, Variant
 from lecun1989.training import engine_choice, engines, runs
 from lecun1989.training.native import build, codes, layout, library
 from lecun1989.training.native.engine import NativeEngine

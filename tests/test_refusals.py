@@ -18,7 +18,7 @@ from pipeline import ROOT
 
 from lecun1989.pipeline import atomic, guard, inputs
 from lecun1989.pipeline.errors import PipelineError
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 
 DOC = ROOT / "docs" / "refusals.md"
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -536,9 +536,9 @@ def test_a_file_past_the_size_cap_is_refused_unread(monkeypatch):
 
     monkeypatch.setattr(readers, "MAX_BYTES", 100)
     assert "(larger than 100 bytes)" in _report_with("lecun1989", _per_run([(42, 0), (43, 0)], [5.0, 4.0]))
-    from lecun1989.pipeline import params
+    from lecun1989.pipeline import schema
 
-    monkeypatch.setattr(params, "MAX_BYTES", 100)
+    monkeypatch.setattr(schema, "MAX_BYTES", 100)
     assert "params.yaml is larger than 100 bytes" in refusal(lambda: load_params("params.yaml"))
 
 

@@ -81,7 +81,7 @@ def train_data(n_seeds: int):
 
 
 def variant(name: str = "lecun1989", **changes):
-    from lecun1989.pipeline.params import Variant, load_params
+    from lecun1989.pipeline.schema import Variant, load_params
 
     return Variant.model_validate({**load_params(ROOT / "params.yaml").variants[name].model_dump(), **changes})
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lecun1989.pipeline import readers
 from lecun1989.pipeline.errors import DataError
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 from lecun1989.reporting.paired import compare, matched, run_keys
 
 # The per-run files of the same rows trained on other draws and seeds (docs/statistics.md).
