@@ -23,10 +23,10 @@ def seeds(v) -> list[int]:
 
 
 def make_runs(v, n_train: int, **kwargs):
-    """Runs of the variant's own seeds (training.runs.Runs; kwargs: engine, a name or an Engine, and mode)."""
-    from lecun1989.training.runs import Runs
+    """The trainer of the variant's own seeds (training.runs.Trainer; kwargs: engine, a name or an Engine, and mode)."""
+    from lecun1989.training.runs import Trainer
 
-    return Runs(v, n_train, seeds(v), **kwargs)
+    return Trainer(v, n_train, seeds(v), **kwargs)
 
 
 def train(runs, X, Y, epochs: int, states=None):

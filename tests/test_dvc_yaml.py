@@ -26,7 +26,7 @@ NO_OUTPUT_EFFECT = {
         "yaml12",
         "errors",
         "atomic",
-        "guard",
+        "output_guard",
         "inputs",
         "lifetime",
         "readers",

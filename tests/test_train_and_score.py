@@ -7,14 +7,14 @@ import pytest
 from helpers import tiny_data, variant
 
 from lecun1989.evaluation import epoch_scores
-from lecun1989.training.runs import Runs
+from lecun1989.training.runs import Trainer
 
 
 @pytest.mark.parametrize("name", ["lecun1989", "change4_relu_dropout"])
 def test_train_and_score_equals_train_epoch_then_score(name):
     splits = {"train": tiny_data(40, 0), "val": tiny_data(12, 1), "test": tiny_data(16, 2)}
     X, Y = splits["train"]
-    runs = Runs(variant(name), len(Y), [0, 1, 2, 3, 4], name=name)
+    runs = Trainer(variant(name), len(Y), [0, 1, 2, 3, 4], name=name)
     apart = together = runs.init()
     for epoch in range(2):
         apart = runs.train_epoch(apart, epoch, X, Y)

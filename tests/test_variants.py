@@ -1,4 +1,4 @@
-"""Every variant of params.yaml through training.runs.Runs's public interface (the engine a stage
+"""Every variant of params.yaml through training.runs.Trainer's public interface (the engine a stage
 picks by default) on tiny data: it builds, trains, stays finite; seeds trained together equal seeds
 trained alone; evaluation has no dropout or shift."""
 
@@ -30,7 +30,7 @@ SEED, N_SEEDS, EPOCHS = 5, 3, 2
 
 @pytest.fixture(scope="module")
 def trained(data):
-    """Each variant, 3 seeds in one Runs, before and after 2 epochs on N digits (shared by several
+    """Each variant, 3 seeds in one Trainer, before and after 2 epochs on N digits (shared by several
     tests: every compile costs seconds here)."""
     X, Y = data
     out = {}
@@ -99,7 +99,7 @@ def test_score_is_the_variants_loss_of_predict(name, trained, data):
 
 @pytest.mark.parametrize("name", ["lecun1989", "change4_relu_dropout"])
 def test_seeds_trained_together_equal_each_seed_trained_alone(name, trained, data):
-    """3 seeds in one Runs give, per seed, what that seed gives trained on its own
+    """3 seeds in one Trainer give, per seed, what that seed gives trained on its own
     (change4 also draws shifts and dropout masks from a per-seed stream)."""
     X, Y = data
     together, init_together, state = trained[name]

@@ -7,7 +7,7 @@ over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.imag
 .at[i].set per image). The training cases run alternately (one process of each case per round), so
 that a busy shared machine slows them alike. Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else
 random digits. `epoch_vs_kernel`: for lecun1989 and change4_relu_dropout, one seed's training epoch
-through the pipeline's path (Runs.train_epoch: the jitted native epoch with everything around it,
+through the pipeline's path (Trainer.train_epoch: the jitted native epoch with everything around it,
 on a thread) over the kernel alone (the same variant without shifts and dropout, so nothing drawn,
 its jitted native epoch called directly), alternately in one process, the best of 6 each in the
 process's CPU time (wall time on a shared machine measures the neighbours); the kernel's own work
@@ -96,13 +96,13 @@ def reference_engine(v, n_train: int):
 
 def runs(k: int, n_train: int, engine="auto", name: str = "lecun1989"):
     """The pipeline's executor of k runs (seeds 0 .. k-1) of a variant, on the requested engine (a name, or an Engine)."""
-    from lecun1989.training.runs import Runs
+    from lecun1989.training.runs import Trainer
 
-    return Runs(variant(name), n_train, list(range(k)), engine, name=name)
+    return Trainer(variant(name), n_train, list(range(k)), engine, name=name)
 
 
 def epoch_vs_kernel(name: str) -> float:
-    """One seed's epoch through Runs.train_epoch over the jitted native epoch of the variant without
+    """One seed's epoch through Trainer.train_epoch over the jitted native epoch of the variant without
     shifts and dropout (nothing drawn), per step; best CPU time of 6 each, alternately."""
     import jax
     import jax.numpy as jnp

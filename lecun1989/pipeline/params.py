@@ -16,13 +16,13 @@ import argparse
 import os
 import re
 
-from lecun1989.pipeline import dvc_state, guard
+from lecun1989.pipeline import dvc_state, output_guard
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import ParamsError, run_stage
 from lecun1989.pipeline.schema import NAME, load_params
 
 STAMP = b"params checked against lecun1989/pipeline/params.py\n"
-STAMP_KIND = guard.file_starting("the check_params stage's stamp file", STAMP)
+STAMP_KIND = output_guard.file_starting("the check_params stage's stamp file", STAMP)
 
 
 def check_stage_key(stage: str | None) -> None:
@@ -47,7 +47,7 @@ def main(argv=None):
     check_stage_key(os.environ.get("DVC_STAGE"))
     if args.stamp is None:
         return
-    guard.check({args.stamp: STAMP_KIND}, inputs=[args.params])
+    output_guard.check({args.stamp: STAMP_KIND}, inputs=[args.params])
     write_bytes(args.stamp, STAMP)
 
 

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from flax import serialization
 
-from lecun1989.pipeline import guard, inputs, lockfile
+from lecun1989.pipeline import inputs, lockfile, output_guard
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError
 
@@ -31,7 +31,7 @@ def _is_model_file(path: Path) -> bool:
         return False
 
 
-KIND = guard.Kind("a model file (Flax msgpack, the train stage's output)", _is_model_file)
+KIND = output_guard.Kind("a model file (Flax msgpack, the train stage's output)", _is_model_file)
 
 
 def save(path, params, trained_by: str, trained_on: dict) -> None:

@@ -29,8 +29,8 @@ def _say(line: str) -> None:  # once per process
     log.warning(line)
 
 
-class Runs:
-    """The runs of one variant: one per seed in `seeds` (repeats allowed: the same seeds on each
+class Trainer:
+    """One variant's runs trained side by side: one per seed in `seeds` (repeats allowed: the same seeds on each
     subset draw). Methods that take data (X, Y) accept one array for every run or a list of one per
     run (each draw's digits). engine: auto | native | xla (runtime.engine()'s choices), or an Engine
     to train on (the tests hand in their reference engine)."""
