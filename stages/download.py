@@ -9,10 +9,10 @@ import argparse
 
 from lecun1989.data import idx
 from lecun1989.data.sources import SOURCES
-from lecun1989.pipeline import declared, guard
+from lecun1989.pipeline import declared, output_guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 
 
 def main(argv=None):
@@ -23,7 +23,7 @@ def main(argv=None):
 
     params = load_params(args.params)
     source = params.data.source
-    guard.check({args.out_dir: idx.RAW_KIND})
+    output_guard.check({args.out_dir: idx.RAW_KIND})
     declared.check("download", None, [args.out_dir], params)
     arrays = SOURCES[source]()
     for name, array in arrays.items():

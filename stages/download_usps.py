@@ -16,10 +16,10 @@ from pathlib import Path
 
 from lecun1989 import runtime
 from lecun1989.data import usps
-from lecun1989.pipeline import declared, guard
+from lecun1989.pipeline import declared, output_guard
 from lecun1989.pipeline.atomic import output_dir, write_bytes
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 
 
 def main(argv=None):
@@ -30,7 +30,7 @@ def main(argv=None):
 
     params = load_params(args.params)
     paper_split = params.data.usps_paper_split
-    guard.check({args.out_dir: usps.RAW_KIND})
+    output_guard.check({args.out_dir: usps.RAW_KIND})
     declared.check("download_usps", None, [args.out_dir], params)
     with tempfile.TemporaryDirectory() as tmp:
         files = [usps.fetch_resampled_mat(Path(tmp), cache=runtime.download_cache())]

@@ -26,8 +26,8 @@ data (training/checkpoint.py), and both unless they are what dvc.lock records.
 import argparse
 from pathlib import Path
 
+from lecun1989.data.variant_runs import variant_runs
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.variant_runs import variant_runs
 
 
 def main(argv=None):
@@ -46,16 +46,16 @@ def main(argv=None):
     runs = variant_runs(args.variant, args.params)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     from lecun1989 import runtime
+    from lecun1989.data.variant_runs import load_splits, trained_on
     from lecun1989.evaluation.outputs import KINDS, evaluate
     from lecun1989.evaluation.predict import Predictor
-    from lecun1989.pipeline import declared, guard
+    from lecun1989.pipeline import declared, output_guard
     from lecun1989.pipeline.atomic import staged, write_bytes, write_json
-    from lecun1989.pipeline.variant_runs import load_splits, trained_on
     from lecun1989.training import checkpoint
 
     runtime.configure()
     paths = {kind: getattr(args, kind) for kind in KINDS if getattr(args, kind)}
-    guard.check({path: KINDS[kind] for kind, path in paths.items()}, inputs=[args.prepared_dir, args.model])
+    output_guard.check({path: KINDS[kind] for kind, path in paths.items()}, inputs=[args.prepared_dir, args.model])
     declared.check("evaluate", args.variant, paths.values(), runs.params)
     splits = load_splits(args.prepared_dir, runs)
     predictor = Predictor(runs.variant, runtime.engine(), name=args.variant)

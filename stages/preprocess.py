@@ -20,9 +20,9 @@ import numpy as np
 
 from lecun1989.data import idx, prepared, usps
 from lecun1989.data.preprocessing import draw_indices, to_16x16
-from lecun1989.pipeline import declared, guard
+from lecun1989.pipeline import declared, output_guard
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.params import load_for_dataset
+from lecun1989.pipeline.schema import load_for_dataset
 
 MNIST_SPLIT = {"train": "train", "val": "train", "test": "test"}  # the MNIST set each split draws from
 
@@ -68,7 +68,7 @@ def main(argv=None):
     params = load_for_dataset(args.dataset, args.params)
     cfg = params.datasets[args.dataset]
     raw_dir = args.usps_dir if cfg.database == "usps" else args.mnist_dir
-    guard.check({args.out_dir: prepared.KIND}, inputs=[args.mnist_dir, args.usps_dir])
+    output_guard.check({args.out_dir: prepared.KIND}, inputs=[args.mnist_dir, args.usps_dir])
     declared.check("preprocess", args.dataset, [args.out_dir], params)
     draws = usps_draws(cfg, raw_dir) if cfg.database == "usps" else mnist_draws(cfg, raw_dir)
     prepared.save(args.out_dir, draws)

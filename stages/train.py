@@ -25,8 +25,8 @@ import logging
 import time
 from pathlib import Path
 
+from lecun1989.data.variant_runs import variant_runs
 from lecun1989.pipeline.errors import run_stage
-from lecun1989.pipeline.variant_runs import variant_runs
 
 
 def main(argv=None):
@@ -44,23 +44,24 @@ def main(argv=None):
     runs = variant_runs(args.variant, args.params)
     # Imported only now, so that a bad params.yaml is refused in a fraction of a second.
     from lecun1989 import runtime
+    from lecun1989.data.variant_runs import load_splits, trained_on
     from lecun1989.evaluation import curves
-    from lecun1989.pipeline import declared, guard
+    from lecun1989.evaluation.epoch_scores import train_and_score
+    from lecun1989.pipeline import declared, output_guard
     from lecun1989.pipeline.atomic import staged
-    from lecun1989.pipeline.progress import Progress
-    from lecun1989.pipeline.variant_runs import load_splits, trained_on
     from lecun1989.training import checkpoint, distributed
-    from lecun1989.training.guards import check_finite, check_learned
-    from lecun1989.training.runs import Runs
+    from lecun1989.training.epoch_checks import check_finite, check_learned
+    from lecun1989.training.progress import Progress
+    from lecun1989.training.runs import Trainer
 
     distributed.initialize_from_env()  # several processes when JAX_COORDINATOR_ADDRESS is set (distributed.py)
     runtime.configure()
-    guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
+    output_guard.check({args.model: checkpoint.KIND, args.curves_dir: curves.KIND}, inputs=[args.prepared_dir])
     declared.check("train", args.variant, [args.model, args.curves_dir], runs.params)
     splits = load_splits(args.prepared_dir, runs)
     provenance = trained_on(runs, args.prepared_dir)
     X, Y = splits["train"]
-    trainer = Runs(runs.variant, len(Y[0]), runs.seeds, runtime.engine(), name=args.variant)
+    trainer = Trainer(runs.variant, len(Y[0]), runs.seeds, runtime.engine(), name=args.variant)
     state, epochs = trainer.init(), runs.variant.epochs
     progress = Progress(args.variant, epochs, len(runs.runs), args.quiet or not distributed.is_writer())
     start = time.perf_counter()
@@ -70,7 +71,7 @@ def main(argv=None):
         live = curves.open_live(scratch[Path(args.curves_dir)])
         try:
             for epoch in range(1, epochs + 1):
-                state, scores = trainer.train_and_score(state, epoch - 1, X, Y, splits)
+                state, scores = train_and_score(trainer, state, epoch - 1, X, Y, splits)
                 check_finite([*trainer.weights(state), *(s["loss"] for s in scores.values())], args.variant, runs.labels, epoch)
                 curves.log_epoch(live, epoch, scores, runs.labels)
                 progress.epoch(epoch, scores, time.perf_counter() - start)

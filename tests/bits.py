@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from helpers import ROOT, tiny_data
 
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 from lecun1989.training.native import build, codes, layout, library
 from lecun1989.training.native.engine import STATE_ROWS
 from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS
@@ -41,7 +41,9 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
     count = np.arange(1, n + 1)
     bc = (1 - ADAM_B1**count, 1 - ADAM_B2**count) if v.optimizer == "adamw" else (np.ones(n), np.ones(n))
     lr = v.lr if v.lr_schedule == "constant" else np.linspace(v.lr, v.lr_end, n)
-    steps = np.stack([np.broadcast_to(lr, (n,)), *bc], axis=1).astype(np.float32)
+    scalars = np.stack([np.broadcast_to(lr, (n,)), *bc], axis=1).astype(
+        np.float32
+    )  # per step: lr and Adam's two bias corrections (ones without Adam)
     return dict(
         codes=[codes.ACTIVATIONS[v.activation], codes.HEADS[v.head], codes.LOSSES[v.loss], optimizer, v.shift_pixels, int(v.dropout > 0)],
         key=rng.integers(0, 2**32, 2, dtype=np.uint32),
@@ -50,7 +52,7 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
         hyper=[ADAM_B1, ADAM_B2, ADAM_EPS, v.weight_decay],
         x=x,
         y=y,
-        steps=steps,
+        scalars=scalars,
         params=params,
         state=state,
     )
@@ -80,7 +82,7 @@ def write_inputs(case: dict, path: Path) -> Path:
         np.array(case["hyper"], np.float64),
         case["x"].astype(np.float32),
         case["y"].astype(np.int32),
-        case["steps"],
+        case["scalars"],
         case["params"],
         case["state"],
     ]
@@ -126,7 +128,7 @@ def library_outputs(case: dict) -> bytes:
     assert not problem, problem
     out = (jax.ShapeDtypeStruct(case["params"].shape, jnp.float32), jax.ShapeDtypeStruct(case["state"].shape, jnp.float32))
     params, state = jax.ffi.ffi_call(library.TRAIN_TARGET, out)(
-        *[jnp.asarray(case[k]) for k in ("x", "y", "key", "first_step", "steps", "params", "state")],
+        *[jnp.asarray(case[k]) for k in ("x", "y", "key", "first_step", "scalars", "params", "state")],
         **{k: np.int32(c) for k, c in zip(("activation", "head", "loss", "optimizer", "max_shift", "dropout"), case["codes"])},
         keep_prob=np.float32(case["keep_prob"]),
         **{k: np.float64(h) for k, h in zip(("b1", "b2", "eps", "weight_decay"), case["hyper"])},

@@ -10,7 +10,7 @@ from lecun1989 import runtime
 
 def pytest_configure(config):
     """One JAX compilation cache for this pytest run, in-process and for every stage subprocess
-    (through $LECUN1989_JAX_CACHE, which the stages read): the many Runs and stages of the tests
+    (through $LECUN1989_JAX_CACHE, which the stages read): the many Trainers and stages of the tests
     compile identical programs, and on a 2-core machine each compile costs seconds. It starts empty,
     so a run never reads what another run (or the user's own cache) compiled."""
     config._lecun1989_jax_cache = tempfile.mkdtemp(prefix="lecun1989-test-jax-cache-")

@@ -5,16 +5,16 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from lecun1989.pipeline import params as params_schema
+from lecun1989.pipeline import schema
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = tuple(params_schema.load_params(ROOT / "params.yaml").variants)
+VARIANTS = tuple(schema.load_params(ROOT / "params.yaml").variants)
 
 
 def variant(name: str, **changes):
     """variants.<name> of params.yaml with `changes`, validated by the pipeline's own schema."""
-    base = params_schema.load_params(ROOT / "params.yaml").variants[name]
-    return params_schema.Variant.model_validate({**base.model_dump(), **changes})
+    base = schema.load_params(ROOT / "params.yaml").variants[name]
+    return schema.Variant.model_validate({**base.model_dump(), **changes})
 
 
 def seeds(v) -> list[int]:
@@ -23,10 +23,10 @@ def seeds(v) -> list[int]:
 
 
 def make_runs(v, n_train: int, **kwargs):
-    """Runs of the variant's own seeds (training.runs.Runs; kwargs: engine, mode)."""
-    from lecun1989.training.runs import Runs
+    """The trainer of the variant's own seeds (training.runs.Trainer; kwargs: engine, a name or an Engine, and mode)."""
+    from lecun1989.training.runs import Trainer
 
-    return Runs(v, n_train, seeds(v), **kwargs)
+    return Trainer(v, n_train, seeds(v), **kwargs)
 
 
 def train(runs, X, Y, epochs: int, states=None):

@@ -154,7 +154,7 @@ def test_invalid_yaml_refused(tmp_path):
 
 
 def test_committed_params_are_valid():
-    from lecun1989.pipeline.params import load_params
+    from lecun1989.pipeline.schema import load_params
 
     p = load_params(ROOT / "params.yaml")  # valid; test_variants.py checks the list of its rows
     # karpathy's blog rows: 50,000 digits on the same draws and test digits as zip1989, paired with its rows

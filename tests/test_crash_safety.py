@@ -102,7 +102,7 @@ def _report_repo(root):
     """A repository with per-run files for every variant and the hand-written files the report edits."""
     import json
 
-    from lecun1989.reporting import results_table
+    from lecun1989.reporting import blocks, results_table
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     pipeline.write_params(root, params)
@@ -113,9 +113,9 @@ def _report_repo(root):
         per_run = {"runs": [{"draw": d, "seed": s} for d, s in runs], "train": split, "val": split}
         per_run["test"] = {**split, "reject_for_1pct_error": [1.0, 1.0]}
         (root / f"metrics/per_run/{name}.json").write_text(json.dumps(per_run))
-    for path, blocks in results_table.BLOCKS.items():
+    for path, names in results_table.BLOCKS.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text("".join(f"{a}\nold\n{b}\n" for a, b in map(results_table.markers, blocks)))
+        (root / path).write_text("".join(f"{a}\nold\n{b}\n" for a, b in map(blocks.markers, names)))
     for path in (results_table.PAIRED, results_table.TABLE):
         (root / path).write_text("old\n")
     return {p: (root / p).read_bytes() for p in [*results_table.BLOCKS, results_table.PAIRED, results_table.TABLE]}

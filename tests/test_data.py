@@ -369,7 +369,7 @@ def test_a_prepared_draw_without_validation_digits_loads_and_its_runs_have_no_va
     from types import SimpleNamespace
 
     from lecun1989.data import prepared
-    from lecun1989.pipeline.variant_runs import load_splits
+    from lecun1989.data.variant_runs import load_splits
 
     def split(n):
         return {"x": np.zeros((n, 16, 16), np.float32), "y": np.arange(n, dtype=np.uint8) % 10, "index": np.arange(n, dtype=np.int64)}

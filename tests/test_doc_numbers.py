@@ -57,7 +57,7 @@ SOURCES = {
     "docs/refusals.md": [
         "tests/test_refusals.py",
         "tests/test_faults.py",
-        "lecun1989/pipeline/params.py",
+        "lecun1989/pipeline/schema.py",
         "lecun1989/pipeline/readers.py",
         "lecun1989/pipeline/dvc_state.py",
         "uv.lock",

@@ -10,7 +10,7 @@ from typing import Literal, get_args, get_origin
 
 import yaml
 
-from lecun1989.pipeline import params
+from lecun1989.pipeline import schema
 from lecun1989.training.native import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,11 +22,11 @@ NO_OUTPUT_EFFECT = {
     f"{PACKAGE}/pipeline/{m}.py"
     for m in (
         "params",
+        "schema",
         "yaml12",
         "errors",
         "atomic",
-        "guard",
-        "progress",
+        "output_guard",
         "inputs",
         "lifetime",
         "readers",
@@ -113,14 +113,14 @@ def test_every_stage_runs_a_module_of_this_checkout():
 
 
 def is_name(info) -> bool:
-    """A field the schema makes a name: a string matching params.NAME, or a choice of such names."""
+    """A field the schema makes a name: a string matching schema.NAME, or a choice of such names."""
     if get_origin(info.annotation) is Literal:
-        return all(isinstance(v, str) and re.fullmatch(params.NAME, v) for v in get_args(info.annotation))
-    return info.annotation is str and any(getattr(m, "pattern", None) == params.NAME for m in info.metadata)
+        return all(isinstance(v, str) and re.fullmatch(schema.NAME, v) for v in get_args(info.annotation))
+    return info.annotation is str and any(getattr(m, "pattern", None) == schema.NAME for m in info.metadata)
 
 
 NAME_FIELDS = {"key"} | {
-    f"item.{f}" for model in (params.Variant, params.Dataset) for f, info in model.model_fields.items() if is_name(info)
+    f"item.{f}" for model in (schema.Variant, schema.Dataset) for f, info in model.model_fields.items() if is_name(info)
 }
 
 
@@ -186,7 +186,7 @@ def test_the_native_sources_split_into_forward_pass_and_training():
 def test_evaluation_depends_on_no_training_code():
     """Editing an optimizer or the training loop reruns the train stages only."""
     evaluate = dict(stage_bodies())["evaluate"]
-    training = {f"{PACKAGE}/training/{m}.py" for m in ("optimizers", "sdlm", "runs", "xla", "reference", "schedule", "optax_scan")}
+    training = {f"{PACKAGE}/training/{m}.py" for m in ("optimizers", "sdlm", "runs", "xla", "engines", "draws", "schedule", "optax_scan")}
     ran = stage_files(evaluate)
     assert not ran & (training | TRAINING_ONLY | {f"{NATIVE}/engine.py"}), sorted(ran & training)
     assert not any(covered(f, evaluate["deps"]) for f in training | TRAINING_ONLY), evaluate["deps"]

@@ -9,11 +9,11 @@ import pipeline
 import pytest
 
 from lecun1989 import runtime
+from lecun1989.data.variant_runs import trained_on, variant_runs
 from lecun1989.evaluation import scoring
-from lecun1989.pipeline.params import load_params
-from lecun1989.pipeline.variant_runs import trained_on, variant_runs
+from lecun1989.pipeline.schema import load_params
 from lecun1989.training import checkpoint
-from lecun1989.training.guards import NOT_LEARNED_PCT
+from lecun1989.training.epoch_checks import NOT_LEARNED_PCT
 
 pytestmark = pytest.mark.pipeline  # runs stages, DVC or make as processes
 

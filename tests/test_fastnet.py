@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 from helpers import make_runs, max_diff, train
 from helpers import variant as params_variant
+from reference_engine import ReferenceEngine
 
 from lecun1989.evaluation.predict import Predictor
 from lecun1989.network import fastnet, model
+from lecun1989.training.engine import Engine
+from lecun1989.training.engines import make_engine
+from lecun1989.training.native import library
 
 VARIANTS = ["lecun1989", "change1_softmax", "change2_adamw", "change3_shift", "change4_relu_dropout", "lecun1989_paper"]
 N = 100
@@ -35,7 +39,7 @@ def variant(name, **changes):
 def test_fast_engine_matches_flax_model_after_100_steps(name):
     X, Y = digits()
     v = variant(name)
-    fast, ref = make_runs(v, N, **XLA), make_runs(v, N, engine="reference")
+    fast, ref = make_runs(v, N, **XLA), make_runs(v, N, engine=ReferenceEngine(v, N))
     assert fast.engine.name == "xla" and ref.engine.name == "reference"
     s_fast, s_ref = fast.init(), ref.init()
     assert max_diff(fast.params(s_fast), ref.params(s_ref)) == 0.0
@@ -48,7 +52,7 @@ def test_chunked_evaluation_matches_flax_model():
     """The XLA engine's outputs, chunked, and the evaluate stage's on the XLA engine, against the Flax model's."""
     X, _ = digits(300)  # more than one chunk, and a remainder
     v = variant("lecun1989", n_seeds=2)
-    fast, ref = make_runs(v, N, **XLA), make_runs(v, N, engine="reference")
+    fast, ref = make_runs(v, N, **XLA), make_runs(v, N, engine=ReferenceEngine(v, N))
     theirs = ref.predict(ref.init(), X)
     assert theirs.shape == (2, 300, 10) and float(np.abs(theirs[0] - theirs[1]).max()) > 1e-3
     np.testing.assert_allclose(fast.predict(fast.init(), X), theirs, atol=1e-5)
@@ -92,3 +96,11 @@ def test_h2_gradient_matches_autodiff():
     plain = jax.vjp(lambda h, w: (w * fastnet.H2_MASK) @ fastnet.padded(h, model.PAD_VALUE)[fastnet.H2_TABLE], h1, w2)[1](g)
     for a, b in zip(ours, plain):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_every_engine_has_the_engine_interface():
+    v = variant("lecun1989")
+    made = [make_engine("xla", v, N), ReferenceEngine(v, N)]
+    if not library.problem(v):
+        made.append(make_engine("native", v, N))
+    assert all(isinstance(e, Engine) for e in made), [type(e) for e in made if not isinstance(e, Engine)]

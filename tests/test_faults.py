@@ -195,7 +195,7 @@ def test_a_run_that_does_not_learn_is_refused(tiny_repo_done, tmp_path):
 
 def test_not_learned_names_the_first_seed_at_chance():
     from lecun1989.pipeline.errors import NotLearnedError
-    from lecun1989.training.guards import NOT_LEARNED_PCT, check_learned
+    from lecun1989.training.epoch_checks import NOT_LEARNED_PCT, check_learned
 
     check_learned(np.array([10.0, NOT_LEARNED_PCT - 0.1]), "v", ["d42_s3", "d42_s4"], 7)  # learned: no error
     with pytest.raises(NotLearnedError, match=r"variant v, run d43_s4: train error 89.0% after epoch 7"):
@@ -203,7 +203,7 @@ def test_not_learned_names_the_first_seed_at_chance():
 
 
 def test_divergence_names_the_first_bad_seed():
-    from lecun1989.training.guards import check_finite
+    from lecun1989.training.epoch_checks import check_finite
 
     params = np.ones((3, 4), np.float32)
     params[2, 1] = np.inf

@@ -7,14 +7,14 @@ from types import SimpleNamespace
 
 from pipeline import ROOT
 
-from lecun1989.reporting import reading, results_table
+from lecun1989.reporting import blocks, reading, results_table
 
 README = (ROOT / "README.md").read_text()
 PAGE = (ROOT / "docs/independent-runs.md").read_text()
 
 
 def block(text: str, name: str) -> str:
-    start, end = results_table.markers(name)
+    start, end = blocks.markers(name)
     return text[text.index(start) + len(start) : text.index(end)].strip()
 
 

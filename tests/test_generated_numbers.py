@@ -8,9 +8,9 @@ import re
 import pytest
 from pipeline import ROOT
 
-from lecun1989.reporting import independent_runs, results_table, runs_needed
+from lecun1989.reporting import blocks, independent_runs, results_table, runs_needed
 
-GENERATED = (*{b for blocks in results_table.BLOCKS.values() for b in blocks}, independent_runs.BLOCK)
+GENERATED = (*{b for names in results_table.BLOCKS.values() for b in names}, independent_runs.BLOCK)
 # Published figures that prose may cite (docs/anchors.md; the table's anchor columns come from ANCHORS):
 # the paper's train error and its rejection for 1 % error.
 PUBLISHED = {"0.14", "12.1"} | {re.match(r"[\d.]+", v).group() for row in results_table.ANCHORS.values() for v in row.values()}
@@ -26,7 +26,7 @@ SETTINGS = {results_table.STATISTICS.name: {f"{t:.2f}" for t in runs_needed.TARG
 def generated_blocks(text: str) -> list[str]:
     found = []
     for name in GENERATED:
-        start, end = results_table.markers(name)
+        start, end = blocks.markers(name)
         found += [m.group(1) for m in re.finditer(re.escape(start) + r"(.*?)" + re.escape(end), text, re.S)]
     return found
 
@@ -35,7 +35,7 @@ def prose(text: str) -> str:
     """text without its generated blocks, its indented code blocks (commands and their recorded
     output) and HTML comments."""
     for name in GENERATED:
-        start, end = results_table.markers(name)
+        start, end = blocks.markers(name)
         text = re.sub(re.escape(start) + r".*?" + re.escape(end), "", text, flags=re.S)
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     return "\n".join(line for line in text.splitlines() if not line.startswith("    "))

@@ -10,7 +10,7 @@ import pytest
 from helpers import ROOT
 
 from lecun1989.network import init, model
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 
 
 def variant(init_name, output_bias_init=-1.0):

@@ -13,13 +13,14 @@ import optax
 import pytest
 from helpers import VARIANTS, make_runs, max_diff, tiny_data, train
 from helpers import variant as params_variant
+from reference_engine import ReferenceEngine
 
 from lecun1989 import runtime
 from lecun1989.evaluation.predict import Predictor
 from lecun1989.network import fastnet, model
 from lecun1989.pipeline.errors import PipelineError
-from lecun1989.pipeline.params import MAX_SHIFT_PIXELS, Variant
-from lecun1989.training import engine, runs
+from lecun1989.pipeline.schema import MAX_SHIFT_PIXELS, Variant
+from lecun1989.training import engine_choice, engines, runs
 from lecun1989.training.native import build, codes, layout, library
 from lecun1989.training.native.engine import NativeEngine
 from lecun1989.training.native.predict import predict as native_predict
@@ -66,7 +67,7 @@ def test_native_engine_matches_flax_model_after_100_steps(name):
     base, changes = EXTRA.get(name, (name, {}))
     X, Y = data()
     v = variant(base, **changes)
-    fast, ref = make_runs(v, N, **NATIVE), make_runs(v, N, engine="reference")
+    fast, ref = make_runs(v, N, **NATIVE), make_runs(v, N, engine=ReferenceEngine(v, N))
     assert fast.engine.name == "native"
     start = fast.init()
     assert max_diff(fast.params(start), ref.params(ref.init())) == 0.0
@@ -98,17 +99,19 @@ def test_native_outputs_match_flax_model(activation, head):
 
 @pytest.fixture
 def fresh_lines(monkeypatch):
-    """The once-per-process log lines of the runs module, as if none had been said yet."""
+    """The once-per-process log lines of the runs and engines modules, as if none had been said yet."""
     runs._say.cache_clear()
+    engines._say.cache_clear()
     yield
     runs._say.cache_clear()
+    engines._say.cache_clear()
 
 
 def test_vectorized_runs_train_on_xla_with_one_line_or_refuse_native(fresh_lines, caplog):
     v = variant("lecun1989")
     with pytest.raises(PipelineError, match="LECUN1989_ENGINE=native, but runs are vectorized"):
         make_runs(v, N, engine="native", mode="vectorized")
-    with caplog.at_level(logging.WARNING, logger=runs.__name__):
+    with caplog.at_level(logging.WARNING, logger=engines.__name__):
         assert make_runs(v, N, engine="auto", mode="vectorized").engine.name == "xla"
     (line,) = [r.getMessage() for r in caplog.records if "native" in r.getMessage()]
     assert line.startswith(
@@ -214,7 +217,7 @@ def test_default_engine_is_native_where_it_can_run(monkeypatch):
 
 def test_without_a_compiler_training_falls_back_to_xla_with_one_line(no_compiler, caplog):
     X, Y = data(20)
-    with caplog.at_level(logging.WARNING, logger=runs.__name__):
+    with caplog.at_level(logging.WARNING, logger=engines.__name__):
         trainers = [make_runs(variant("lecun1989"), 20, engine="auto", mode="threads") for _ in range(2)]
         assert [t.engine.name for t in trainers] == ["xla", "xla"]
         trainers[0].train_epoch(trainers[0].init(), 0, X, Y)
@@ -225,7 +228,7 @@ def test_without_a_compiler_training_falls_back_to_xla_with_one_line(no_compiler
 
 def test_native_asked_for_but_unavailable_is_one_clear_error(no_compiler):
     with pytest.raises(PipelineError, match="LECUN1989_ENGINE=native, but no C\\+\\+ compiler"):
-        engine.choose(variant("lecun1989"), "native", vectorized=False)
+        engine_choice.choose(variant("lecun1989"), "native", vectorized=False)
 
 
 def test_unknown_engine_name_is_refused(monkeypatch):

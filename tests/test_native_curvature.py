@@ -61,11 +61,11 @@ def test_denormals_are_flushed_as_around_hessian_fixeds_callback():
 
 
 def test_the_native_engine_runs_use_it(monkeypatch):
-    from lecun1989.training.runs import Runs
+    from lecun1989.training.runs import Trainer
 
     calls = []
     native = curvature.gauss_newton_diagonal
     monkeypatch.setattr(curvature, "gauss_newton_diagonal", lambda *a: calls.append(1) or native(*a))
-    runs = Runs(variant("lecun1989_paper"), 40, [0], engine="native")
+    runs = Trainer(variant("lecun1989_paper"), 40, [0], engine="native")
     runs._curvature(runs.engine.params(runs.init()[0]), 0, jnp.asarray(tiny_data(40, 0)[0]))  # before each epoch
     assert calls and runs.engine.name == "native"

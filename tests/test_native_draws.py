@@ -1,4 +1,4 @@
-"""The native epoch's own draws (draws.h) against JAX's (engine.epoch_draws): every shift and every
+"""The native epoch's own draws (draws.h) against JAX's (draws.epoch_draws): every shift and every
 dropout mask bit for bit; and a native epoch, which draws them itself, against the reference engine's,
 which draws them with JAX."""
 
@@ -9,10 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from helpers import tiny_data, variant
+from reference_engine import ReferenceEngine
 
-from lecun1989.training import engine
+from lecun1989.training import draws
+from lecun1989.training.engines import make_engine
 from lecun1989.training.native import build, library
-from lecun1989.training.runs import make_engine
 
 pytestmark = pytest.mark.skipif(bool(library.problem(variant("lecun1989"))), reason="native engine not available here")
 
@@ -44,7 +45,7 @@ def test_shifts_and_masks_equal_jax(max_shift, key_index):
     for dropout in (0.25, 0.5):
         v = variant("change4_relu_dropout", shift_pixels=max_shift, dropout=dropout)
         for epoch, n_train in ((0, 97), (3, 7291), (2, 2**30 + 5)):
-            shift, keep = engine.epoch_draws(v, key, jnp.int32(epoch), n_train, 97, masks=True)
+            shift, keep = draws.epoch_draws(v, key, jnp.int32(epoch), n_train, 97, masks=True)
             ours_shift, ours_keep = native_draws(key, (epoch * n_train) % 2**32, 97, max_shift, np.float32(1.0 - dropout))
             np.testing.assert_array_equal(ours_shift, np.asarray(shift))
             np.testing.assert_array_equal(ours_keep, np.asarray(keep).transpose(0, 2, 1))  # (map, position)
@@ -65,7 +66,7 @@ def test_a_native_epoch_trains_on_the_reference_engines_draws():
     v = variant("lecun1989", shift_pixels=2, dropout=0.25)
     trained = {}
     for name, epoch in (("native", 1), ("reference", 1), ("reference", 0)):
-        e = make_engine(name, v, 60)
+        e = make_engine("native", v, 60) if name == "native" else ReferenceEngine(v, 60)
         trained[name, epoch] = e.params(e.epoch(e.init(3), epoch, x, y))
 
     def diff(a, b):

@@ -49,10 +49,11 @@ def test_results_table_shows_each_rows_paired_difference():
     """The committed table: every row with a baseline shows its paired difference and pair count."""
     from pipeline import ROOT
 
+    from lecun1989.pipeline.schema import load_params
     from lecun1989.reporting import results_table
 
     text = results_table.outputs(ROOT)[results_table.TABLE]
-    params = results_table.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     for name in params.variants:
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         base = params.baseline_of(name)
@@ -172,11 +173,12 @@ def test_results_table_rows_without_validation_digits_and_with_mse():
     and the paper's own figures beside the USPS rows; the reading says how their test digits were drawn."""
     from pipeline import ROOT
 
-    from lecun1989.reporting import results_table
+    from lecun1989.pipeline.schema import load_params
+    from lecun1989.reporting import results_table, statistics
 
-    params = results_table.load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml")
     runs = synthetic_runs(params)
-    pairs = results_table.paired_all(params, runs)
+    pairs = statistics.paired_all(params, runs)
     rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in results_table.table(params, runs, pairs).splitlines()[2:]}
     header = results_table.table(params, runs, pairs).splitlines()[0].split(" | ")  # the full table, metrics/results.md
     col = {name: header.index(name) for name in ("database", "val error %", "MSE train / test", "paper 1989")}

@@ -72,7 +72,7 @@ def test_a_damaged_lock_fails_closed(tiny_repo, lock):
 def test_a_model_records_what_it_was_trained_from(tiny_repo):
     from flax import serialization
 
-    from lecun1989.pipeline.variant_runs import trained_on, variant_runs
+    from lecun1989.data.variant_runs import trained_on, variant_runs
 
     content = serialization.msgpack_restore((tiny_repo / "models/lecun1989.msgpack").read_bytes())
     runs = variant_runs("lecun1989", tiny_repo / "params.yaml")

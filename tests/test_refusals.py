@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pipeline import ROOT
 
-from lecun1989.pipeline import atomic, guard, inputs
+from lecun1989.pipeline import atomic, inputs, output_guard
 from lecun1989.pipeline.errors import PipelineError
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 
 DOC = ROOT / "docs" / "refusals.md"
 COMMITTED = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -200,18 +200,20 @@ def test_outputs_are_not_committed_when_the_params_changed_meanwhile():
 def output_through_symlink():
     (Path.cwd().parent / "outside").mkdir(exist_ok=True)
     Path("link").symlink_to(Path.cwd().parent / "outside")
-    return refusal(lambda: guard.check({"link/prepared": guard.folder_of("a folder", lambda name: True)}))
+    return refusal(lambda: output_guard.check({"link/prepared": output_guard.folder_of("a folder", lambda name: True)}))
 
 
 def output_symlink_inside():
     Path("real").mkdir()
     Path("prepared").symlink_to("real")
-    return refusal(lambda: guard.check({"prepared": guard.folder_of("a folder", lambda name: True)}))
+    return refusal(lambda: output_guard.check({"prepared": output_guard.folder_of("a folder", lambda name: True)}))
 
 
 def test_outputs_outside_the_repository_or_symlinked_are_refused():
     assert "link/prepared leads outside the repository through a symlink" in output_through_symlink()
-    assert "../x leads outside the repository" in refusal(lambda: guard.check({"../x": guard.folder_of("a folder", lambda n: True)}))
+    assert "../x leads outside the repository" in refusal(
+        lambda: output_guard.check({"../x": output_guard.folder_of("a folder", lambda n: True)})
+    )
     assert "prepared is a symlink (to real)" in output_symlink_inside()
 
 
@@ -536,9 +538,9 @@ def test_a_file_past_the_size_cap_is_refused_unread(monkeypatch):
 
     monkeypatch.setattr(readers, "MAX_BYTES", 100)
     assert "(larger than 100 bytes)" in _report_with("lecun1989", _per_run([(42, 0), (43, 0)], [5.0, 4.0]))
-    from lecun1989.pipeline import params
+    from lecun1989.pipeline import schema
 
-    monkeypatch.setattr(params, "MAX_BYTES", 100)
+    monkeypatch.setattr(schema, "MAX_BYTES", 100)
     assert "params.yaml is larger than 100 bytes" in refusal(lambda: load_params("params.yaml"))
 
 
@@ -637,7 +639,7 @@ def no_permission():
 
 
 def name_too_long_for_the_file_system():
-    return refusal(lambda: guard.check({"models/" + "a" * 300 + ".msgpack": guard.file_starting("a model", b"")}))
+    return refusal(lambda: output_guard.check({"models/" + "a" * 300 + ".msgpack": output_guard.file_starting("a model", b"")}))
 
 
 def not_utf8_path():
@@ -659,7 +661,7 @@ def test_os_errors_become_one_line_with_the_fix():
     assert read_only_scratch_folder().startswith("system error: 'prepared': Read-only file system (EROFS); the folder is on a read-only")
     assert "'data': Permission denied (EACCES); no permission: make the folder writable" in no_permission()
     assert "models/" + "a" * 20 + "...: a name of 308 bytes, more than the file system allows" in name_too_long_for_the_file_system()
-    dataset = refusal(lambda: guard.check({"data/prepared/" + "z" * 250: guard.folder_of("a folder", lambda n: True)}))
+    dataset = refusal(lambda: output_guard.check({"data/prepared/" + "z" * 250: output_guard.folder_of("a folder", lambda n: True)}))
     assert "data/prepared/" + "z" * 20 + "...: a name of 250 bytes" in dataset
 
 

@@ -9,7 +9,7 @@ import shlex
 import yaml
 from pipeline import ROOT
 
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 from lecun1989.reporting import independent_runs
 
 DOC = (ROOT / "docs/statistics.md").read_text()

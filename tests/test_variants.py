@@ -1,4 +1,4 @@
-"""Every variant of params.yaml through training.runs.Runs's public interface (the engine a stage
+"""Every variant of params.yaml through training.runs.Trainer's public interface (the engine a stage
 picks by default) on tiny data: it builds, trains, stays finite; seeds trained together equal seeds
 trained alone; evaluation has no dropout or shift."""
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from helpers import VARIANTS, make_runs, n_params, seed_slice, tiny_data, train, variant
 
+from lecun1989.evaluation import epoch_scores
 from lecun1989.network import model
 from lecun1989.training import threads
 
@@ -29,7 +30,7 @@ SEED, N_SEEDS, EPOCHS = 5, 3, 2
 
 @pytest.fixture(scope="module")
 def trained(data):
-    """Each variant, 3 seeds in one Runs, before and after 2 epochs on N digits (shared by several
+    """Each variant, 3 seeds in one Trainer, before and after 2 epochs on N digits (shared by several
     tests: every compile costs seconds here)."""
     X, Y = data
     out = {}
@@ -73,7 +74,7 @@ def test_variant_trains_on_tiny_data(name, trained, data):
     # the two seeds are different networks
     assert not np.array_equal(p1[0][0], p1[0][1]) and not np.array_equal(p1[0][1], p1[0][2])
     # and training on these digits lowered their loss (evaluation mode, per seed)
-    loss0, loss1 = trainer.score(state0, X, Y)["loss"], trainer.score(state1, X, Y)["loss"]
+    loss0, loss1 = epoch_scores.score(trainer, state0, X, Y)["loss"], epoch_scores.score(trainer, state1, X, Y)["loss"]
     assert loss0.shape == (N_SEEDS,) and np.isfinite(loss1).all()
     assert (loss1 < loss0).all(), (loss0, loss1)
 
@@ -83,7 +84,7 @@ def test_score_is_the_variants_loss_of_predict(name, trained, data):
     trainer, _, state1 = trained[name]
     X, Y = data
     v = trainer.variant
-    s = trainer.score(state1, X, Y)
+    s = epoch_scores.score(trainer, state1, X, Y)
     outputs = np.asarray(s["outputs"], np.float64)
     np.testing.assert_array_equal(s["outputs"], trainer.predict(state1, X))
     y = np.asarray(Y)
@@ -98,7 +99,7 @@ def test_score_is_the_variants_loss_of_predict(name, trained, data):
 
 @pytest.mark.parametrize("name", ["lecun1989", "change4_relu_dropout"])
 def test_seeds_trained_together_equal_each_seed_trained_alone(name, trained, data):
-    """3 seeds in one Runs give, per seed, what that seed gives trained on its own
+    """3 seeds in one Trainer give, per seed, what that seed gives trained on its own
     (change4 also draws shifts and dropout masks from a per-seed stream)."""
     X, Y = data
     together, init_together, state = trained[name]

@@ -55,7 +55,7 @@ def test_runs_mode_default_switch_and_bad_value(monkeypatch):
     for mode in ("threads", "vectorized"):
         monkeypatch.setenv("LECUN1989_RUNS", mode)
         assert runtime.runs_mode("cpu") == runtime.runs_mode("gpu") == (mode, f"LECUN1989_RUNS={mode}")
-        assert make_runs(variant("lecun1989"), N, engine="xla").mode == mode  # Runs without a mode reads it
+        assert make_runs(variant("lecun1989"), N, engine="xla").mode == mode  # Trainer without a mode reads it
     monkeypatch.setenv("LECUN1989_RUNS", "vmap")
     with pytest.raises(
         runtime.EnvironmentSettingError, match="LECUN1989_RUNS='vmap' is not a choice: set it to one of threads .*; vectorized "

@@ -93,7 +93,7 @@ QUICK_VARIANTS = {"lecun1989", "change4_relu_dropout"}
 
 
 def test_quick_patch_gives_valid_params(tmp_path):
-    from lecun1989.pipeline.params import load_params
+    from lecun1989.pipeline.schema import load_params
 
     patched = verify.merge_patch(
         yaml.safe_load((ROOT / "params.yaml").read_text()), yaml.safe_load((ROOT / verify.QUICK_PARAMS).read_text())

@@ -102,7 +102,7 @@ def test_misread_png_is_deterministic_and_versionless():
 
 
 def test_progress_plain_lines_and_quiet():
-    from lecun1989.pipeline import progress
+    from lecun1989.training import progress
 
     scores = {split: {"loss": np.array([0.5, 0.25]), "error": np.array([4.0, 2.0])} for split in ("train", "val", "test")}
     scores["test"] = {"loss": np.array([9.0]), "error": np.array([99.0])}  # never shown

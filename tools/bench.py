@@ -7,7 +7,7 @@ over a jitted batch-1 step of the Flax model) and of preprocessing (one jax.imag
 .at[i].set per image). The training cases run alternately (one process of each case per round), so
 that a busy shared machine slows them alike. Uses data/prepared/zip1989/draw_42 and data/MNIST/raw when present, else
 random digits. `epoch_vs_kernel`: for lecun1989 and change4_relu_dropout, one seed's training epoch
-through the pipeline's path (Runs.train_epoch: the jitted native epoch with everything around it,
+through the pipeline's path (Trainer.train_epoch: the jitted native epoch with everything around it,
 on a thread) over the kernel alone (the same variant without shifts and dropout, so nothing drawn,
 its jitted native epoch called directly), alternately in one process, the best of 6 each in the
 process's CPU time (wall time on a shared machine measures the neighbours); the kernel's own work
@@ -81,34 +81,42 @@ def train_data(n_seeds: int):
 
 
 def variant(name: str = "lecun1989", **changes):
-    from lecun1989.pipeline.params import Variant, load_params
+    from lecun1989.pipeline.schema import Variant, load_params
 
     return Variant.model_validate({**load_params(ROOT / "params.yaml").variants[name].model_dump(), **changes})
 
 
-def runs(k: int, n_train: int, engine: str = "auto", name: str = "lecun1989"):
-    """The pipeline's executor of k runs (seeds 0 .. k-1) of a variant, on the requested engine."""
-    from lecun1989.training.runs import Runs
+def reference_engine(v, n_train: int):
+    """The tests' reference engine (tests/reference_engine.py): the Flax model trained by optax."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from reference_engine import ReferenceEngine
 
-    return Runs(variant(name), n_train, list(range(k)), engine, name=name)
+    return ReferenceEngine(v, n_train)
+
+
+def runs(k: int, n_train: int, engine="auto", name: str = "lecun1989"):
+    """The pipeline's executor of k runs (seeds 0 .. k-1) of a variant, on the requested engine (a name, or an Engine)."""
+    from lecun1989.training.runs import Trainer
+
+    return Trainer(variant(name), n_train, list(range(k)), engine, name=name)
 
 
 def epoch_vs_kernel(name: str) -> float:
-    """One seed's epoch through Runs.train_epoch over the jitted native epoch of the variant without
+    """One seed's epoch through Trainer.train_epoch over the jitted native epoch of the variant without
     shifts and dropout (nothing drawn), per step; best CPU time of 6 each, alternately."""
     import jax
     import jax.numpy as jnp
 
     from lecun1989.training import schedule
-    from lecun1989.training.runs import make_engine
+    from lecun1989.training.engines import make_engine
 
     X, Y = train_data(1)["train"]
     pipeline = runs(1, len(Y), "native", name)
     assert pipeline.engine.name == "native", pipeline.engine.name
     states = pipeline.train_epoch(pipeline.init(), 0, X, Y)
     kernel = make_engine("native", variant(name, shift_pixels=0, dropout=0.0), len(Y))
-    state, steps = kernel.init(0), schedule.step_scalars(kernel.variant, len(Y), 1, len(Y))
-    epoch = lambda state, e, X, Y: kernel.kernel(state, jnp.int32(e), X, Y, steps)
+    state, scalars = kernel.init(0), schedule.step_scalars(kernel.variant, len(Y), 1, len(Y))
+    epoch = lambda state, e, X, Y: kernel.kernel(state, jnp.int32(e), X, Y, scalars)
     jax.block_until_ready(epoch(state, 0, X, Y))
     best = {"pipeline": float("inf"), "kernel": float("inf")}
     for _ in range(6):
@@ -166,9 +174,7 @@ def run_case(case: str) -> float:
     splits = train_data(1)
     X, Y = splits["train"]
     if case == "seed_loop":
-        from lecun1989.training.runs import make_engine
-
-        ref = make_engine("reference", variant(), len(Y))
+        ref = reference_engine(variant(), len(Y))
         state = ref.init(0)
 
         @jax.jit
@@ -190,20 +196,22 @@ def run_case(case: str) -> float:
         return n / timed(loop, 3)
 
     if case in ("epochs23", "row_k9"):
+        from lecun1989.evaluation.epoch_scores import train_and_score
+
         trainer = runs(9 if case == "row_k9" else 1, len(Y), runtime.engine())
         state0 = trainer.init()
-        trainer.train_and_score(state0, 0, X, Y, splits)  # compile
+        train_and_score(trainer, state0, 0, X, Y, splits)  # compile
 
         def run():
             state = state0
             for epoch in range(23):
-                state, _ = trainer.train_and_score(state, epoch, X, Y, splits)  # as the train stage
+                state, _ = train_and_score(trainer, state, epoch, X, Y, splits)  # as the train stage
 
         return timed(run, 1)
 
     k = int(case.split("_k")[1]) if "_k" in case else 1
     os.environ["LECUN1989_RUNS"] = "vectorized" if case.startswith("vec") else "threads"
-    trainer = runs(k, len(Y), "reference" if case == "scan_flax" else runtime.engine())
+    trainer = runs(k, len(Y), reference_engine(variant(), len(Y)) if case == "scan_flax" else runtime.engine())
     assert trainer.engine.name == {"scan": "reference", "fast": "xla", "vec": "xla", "native": "native"}[case.split("_")[0]], trainer.engine
     state = trainer.init()
     state = jax.block_until_ready(trainer.train_epoch(state, 0, X, Y))

@@ -30,7 +30,7 @@ from lecun1989.evaluation import figures  # noqa: E402  (selects matplotlib's Ag
 from lecun1989.pipeline import readers  # noqa: E402
 from lecun1989.pipeline.atomic import write_bytes  # noqa: E402
 from lecun1989.pipeline.errors import run_stage  # noqa: E402
-from lecun1989.pipeline.params import load_params  # noqa: E402
+from lecun1989.pipeline.schema import load_params  # noqa: E402
 
 FONT_SIZE = 9  # the confusion counts and labels: readable at the README's width
 

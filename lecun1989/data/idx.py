@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import output_guard
 from lecun1989.pipeline.errors import DataError
 
 UBYTE = 0x08
@@ -18,7 +18,7 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-RAW_KIND = guard.folder_of("a folder of MNIST IDX files (the download stage's output)", lambda name: name in FILES.values())
+RAW_KIND = output_guard.folder_of("a folder of MNIST IDX files (the download stage's output)", lambda name: name in FILES.values())
 
 # SHA-256 of each decoded array's bytes (C order, uint8): both sources must give exactly these.
 DIGESTS = {

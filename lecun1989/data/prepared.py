@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lecun1989.pipeline import guard, inputs, readers
+from lecun1989.pipeline import inputs, output_guard, readers
 from lecun1989.pipeline.atomic import output_dir, write_bytes, write_json
 from lecun1989.pipeline.errors import DataError
 
@@ -17,7 +17,7 @@ MANIFEST = "manifest.json"
 NAMES = {f"{split}_{key}.npy": (split, key) for split in SPLITS for key in ARRAYS}  # every file of the folder
 RERUN = "rerun: dvc repro -f preprocess"
 # A dataset's prepared folder holds one draw_<draw>/ folder per subset draw.
-KIND = guard.folder_of(
+KIND = output_guard.folder_of(
     "a prepared data folder (draw_<draw>/ folders of .npy files and their manifest.json)", lambda n: n.startswith("draw_")
 )
 

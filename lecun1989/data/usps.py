@@ -27,7 +27,7 @@ import numpy as np
 import scipy.io
 
 from lecun1989.data.preprocessing import _rng
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import output_guard
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError
 
@@ -47,7 +47,7 @@ MAT_ARRAYS = ("train_patterns", "train_labels", "test_patterns", "test_labels")
 ORIGINAL_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/"
 ORIGINAL_MD5 = {"usps.bz2": "ec16c51db3855ca6c91edd34d0e9b197", "usps.t.bz2": "8ea070ee2aca1ac39742fdd1ef5ed118"}
 ORIGINAL_SPLITS = {"train": "usps.bz2", "test": "usps.t.bz2"}
-RAW_KIND = guard.folder_of(
+RAW_KIND = output_guard.folder_of(
     "a folder of USPS files (the download_usps stage's output)", lambda name: name in (MAT_NAME, *ORIGINAL_MD5), required=MAT_NAME
 )
 

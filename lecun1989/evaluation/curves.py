@@ -5,9 +5,9 @@ import math
 import numpy as np
 
 from lecun1989.evaluation.scoring import rounded
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import output_guard
 
-KIND = guard.folder_of("a DVCLive folder of learning curves (metrics.json, plots/)", lambda name: name in ("metrics.json", "plots"))
+KIND = output_guard.folder_of("a DVCLive folder of learning curves (metrics.json, plots/)", lambda name: name in ("metrics.json", "plots"))
 
 
 def open_live(curves_dir: str):

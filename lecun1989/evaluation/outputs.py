@@ -4,7 +4,7 @@ runs of different draws read different test digits, so labels are per run: (n_ru
 
 import numpy as np
 
-from lecun1989.pipeline import guard
+from lecun1989.pipeline import output_guard
 
 REJECT_TARGET_PCT = 1.0
 REJECT_GRID_PCT = np.arange(0, 81) * 0.25  # 0, 0.25, ..., 20 % of the test digits
@@ -12,11 +12,11 @@ REJECT_GRID_PCT = np.arange(0, 81) * 0.25  # 0, 0.25, ..., 20 % of the test digi
 CONFUSION_HEADER = b"run,actual,predicted\n"
 REJECT_HEADER = b"rejected_pct,"
 KINDS = {  # what each evaluate output looks like, so that no other file is ever replaced by one
-    "metrics": guard.json_with_key("a metrics file of the evaluate stage (JSON with n_seeds)", "n_seeds"),
-    "per_run": guard.json_with_key("a per-run file of the evaluate stage (JSON with runs)", "runs"),
-    "confusion": guard.file_starting("a confusion CSV of the evaluate stage", CONFUSION_HEADER),
-    "reject_curve": guard.file_starting("a reject-curve CSV of the evaluate stage", REJECT_HEADER),
-    "misread": guard.file_starting("a PNG image", b"\x89PNG\r\n\x1a\n"),
+    "metrics": output_guard.json_with_key("a metrics file of the evaluate stage (JSON with n_seeds)", "n_seeds"),
+    "per_run": output_guard.json_with_key("a per-run file of the evaluate stage (JSON with runs)", "runs"),
+    "confusion": output_guard.file_starting("a confusion CSV of the evaluate stage", CONFUSION_HEADER),
+    "reject_curve": output_guard.file_starting("a reject-curve CSV of the evaluate stage", REJECT_HEADER),
+    "misread": output_guard.file_starting("a PNG image", b"\x89PNG\r\n\x1a\n"),
 }
 
 

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 
 from lecun1989.network import fastnet
-from lecun1989.training import engine as engines
+from lecun1989.training.engine_choice import choose
 from lecun1989.training.threads import each_run, run_data
 
 log = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ class Predictor:
 
     def __init__(self, variant, requested: str = "auto", name: str = "variant"):
         self.variant = variant
-        self.engine, why_not = engines.choose(variant, requested, vectorized=False)
+        self.engine, why_not = choose(variant, requested, vectorized=False)
         if why_not:
             log.warning(f"{name}: native CPU engine unavailable ({why_not}); evaluating on the XLA engine")
         if self.engine == "native":

@@ -24,12 +24,9 @@ ONE = np.uint32(0x3F800000)  # 1.0f: the exponent of floats in [1, 2)
 EXACT = ("uniform_2.4_sqrt_fan_in", "uniform_2.4_fan_in", "he_uniform")
 
 
-def _raw_bits(key, shape, dtype=jnp.float32):
+def raw_bits(key, shape, dtype=jnp.float32):
     """A kernel_init handing the parameter's random bits through Flax, as a float32 bit pattern."""
     return jax.lax.bitcast_convert_type(jax.random.bits(key, shape, jnp.uint32), dtype)
-
-
-model.INITS["raw_bits"] = _raw_bits  # for init_params only: params.yaml's schema lists the inits a variant may name
 
 
 def unit_floats(bits: np.ndarray) -> np.ndarray:
@@ -58,7 +55,7 @@ def init_params(variant, key) -> dict:
     x = jnp.zeros((1, 16, 16), jnp.float32)
     if variant.init not in EXACT:
         return net.init(key, x)["params"]
-    raw = net.clone(weight_init="raw_bits").init(key, x)["params"]
+    raw = net.clone(kernel_init=raw_bits).init(key, x)["params"]
 
     def finish(path, leaf):
         if path[-1].key != "kernel":  # biases: zeros, or the constant output bias

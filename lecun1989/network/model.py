@@ -5,6 +5,8 @@ H2: pad 2 with -1, 12 maps of 5x5 stride 2, each group of 4 reading 8 of the 12 
 one bias per unit. H3: 30 units. Output: 10 units. 9,760 parameters.
 """
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 from flax import linen as nn
@@ -53,12 +55,13 @@ class Net1989(nn.Module):
     dropout: float = 0.0  # on the H2 output, training only
     weight_init: str = "uniform_2.4_sqrt_fan_in"
     output_bias_init: float = -1.0
+    kernel_init: Callable | None = None  # instead of INITS[weight_init]: network/init.py hands in the raw random bits
 
     @nn.compact
     def __call__(self, x, train: bool = False, dropout_rng=None):
         """x: (n, 16, 16) -> (n, 10). Dropout draws its mask from dropout_rng if given (the fast
         engine passes the same key to both models), else from the 'dropout' rng collection."""
-        act, kernel_init, zeros = ACTIVATIONS[self.activation], INITS[self.weight_init], nn.initializers.zeros
+        act, kernel_init, zeros = ACTIVATIONS[self.activation], self.kernel_init or INITS[self.weight_init], nn.initializers.zeros
         conv = dict(kernel_size=(5, 5), strides=2, padding="VALID", use_bias=False, kernel_init=kernel_init)
 
         h1 = nn.Conv(12, name="H1", **conv)(pad(x[..., None]))

@@ -1,1 +1,1 @@
-"""The pipeline plumbing: the params schema, the one-line errors, output-path guards, crash-safe writes, progress."""
+"""The pipeline plumbing: the params schema, the one-line errors, output-path guards, crash-safe writes."""

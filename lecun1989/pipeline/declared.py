@@ -62,7 +62,7 @@ def _script(body: dict) -> str | None:
 
 def stages(params, dvc_yaml: Path = DVC_YAML) -> dict[str, tuple[str | None, list[str]]]:
     """{stage address: (its script, its declared outputs)} of every stage of dvc.yaml, each foreach
-    stage expanded over its section of `params` (params.Params) as DVC expands it."""
+    stage expanded over its section of `params` (schema.Params) as DVC expands it."""
     if not dvc_yaml.is_file():
         raise OutputError(
             f"no {dvc_yaml} in {Path.cwd()}: a stage writes only the outputs dvc.yaml declares for it; run it in the repository's root"

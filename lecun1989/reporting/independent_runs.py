@@ -17,9 +17,10 @@ from pathlib import Path
 
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
-from lecun1989.pipeline.params import load_params
+from lecun1989.pipeline.schema import load_params
 from lecun1989.reporting import reading
-from lecun1989.reporting.results_table import markers, paired_all, read_per_run
+from lecun1989.reporting.blocks import markers
+from lecun1989.reporting.statistics import paired_all, read_per_run
 
 BLOCK = "independent-runs"
 

@@ -63,9 +63,9 @@ def table(params, paired: dict) -> str:
 def main(argv=None):
     from pathlib import Path
 
-    from lecun1989.reporting import results_table
+    from lecun1989.reporting.statistics import compute
 
-    params, _, paired = results_table.compute(Path("."))
+    params, _, paired = compute(Path("."))
     print(table(params, paired))
 
 

@@ -2,7 +2,7 @@
 what they were trained from, Flax msgpack (deterministic bytes): {"params": the Flax pytree with a
 leading run axis, "trained_by": str, "trained_on": {"variant": its name, "params_sha256": the SHA-256
 of its params entry and its dataset's, "prepared": {"draw_<draw>": SHA-256 of that draw's manifest}}}
-(pipeline/variant_runs.py, trained_on).
+(data/variant_runs.py, trained_on).
 
 A model is scored only as what it is: its bytes must have the MD5 that dvc.lock records for the file
 as the output of its train stage (pipeline/lockfile.py: refused also when that record is missing or
@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from flax import serialization
 
-from lecun1989.pipeline import guard, inputs, lockfile
+from lecun1989.pipeline import inputs, lockfile, output_guard
 from lecun1989.pipeline.atomic import write_bytes
 from lecun1989.pipeline.errors import DataError
 
@@ -31,7 +31,7 @@ def _is_model_file(path: Path) -> bool:
         return False
 
 
-KIND = guard.Kind("a model file (Flax msgpack, the train stage's output)", _is_model_file)
+KIND = output_guard.Kind("a model file (Flax msgpack, the train stage's output)", _is_model_file)
 
 
 def save(path, params, trained_by: str, trained_on: dict) -> None:

@@ -6,7 +6,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lecun1989.training.engine import State, epoch_draws, init_flax
+from lecun1989.training.draws import epoch_draws
+from lecun1989.training.engine import State, init_flax
 from lecun1989.training.losses import LOSSES
 from lecun1989.training.optimizers import make_optimizer
 

@@ -10,7 +10,7 @@ The library's name carries a hash of the sources (codes.h, written from codes.py
 flags, the compiler's identity (its predefined macros for the target) and jaxlib's version, so an
 edited source or another compiler builds a new one and never loads a stale one; copies of the
 repository (a queued `dvc exp run`, `make verify`'s clone) share one build. `make venv` builds it
-(`python -m lecun1989.training.native.build`); otherwise the first Runs or Predictor that wants it does.
+(`python -m lecun1989.training.native.build`); otherwise the first Trainer or Predictor that wants it does.
 The compiler is runtime.compiler() ($CXX, else g++): g++ 12 or newer or clang++ (the kernels use
 __builtin_shufflevector, which GCC has since 12). Where it is missing or fails, load() says why in one line.
 

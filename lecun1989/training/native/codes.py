@@ -6,7 +6,7 @@ header codes.h that the kernel includes, so the two sides cannot drift apart."""
 from lecun1989.network import hessian_fixed
 from lecun1989.network.hessian import MSE_CURVATURE
 from lecun1989.network.model import H2_GROUPS, PAD_VALUE
-from lecun1989.pipeline.params import MAX_SHIFT_PIXELS
+from lecun1989.pipeline.schema import MAX_SHIFT_PIXELS
 from lecun1989.training.native import layout
 
 ACTIVATIONS = {"tanh": 0, "relu": 1, "scaled_tanh": 2}

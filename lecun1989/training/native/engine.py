@@ -3,7 +3,7 @@
 Its State is the kernel's own: the parameters as one flat vector in layout.py's order, and the
 optimizer's per-weight arrays as rows of the same length (AdamW: mu and nu; SGD and SDLM: none).
 schedule.py gives every step's scalars; the C++ side draws each step's shift and dropout mask from
-the run's key, bit for bit as engine.epoch_draws does (draws.h), and runs the steps. The run is
+the run's key, bit for bit as draws.epoch_draws does (draws.h), and runs the steps. The run is
 converted to the Flax layout only for a model file (`params`); SDLM's curvature estimate (Flax
 layout) becomes its per-weight step scale here.
 """

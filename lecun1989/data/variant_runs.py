@@ -7,15 +7,15 @@ import hashlib
 import json
 from typing import NamedTuple
 
-from lecun1989.pipeline.params import load_for_variant
+from lecun1989.pipeline.schema import load_for_variant
 
 
 class VariantRuns(NamedTuple):
     name: str
-    variant: object  # params.Variant
+    variant: object  # schema.Variant
     runs: list  # (draw, seed) per run
     labels: list  # d<draw>_s<seed> per run: curves and per-run metrics name runs so
-    params: object  # the whole params.Params
+    params: object  # the whole schema.Params
 
     @property
     def draws(self) -> list[int]:

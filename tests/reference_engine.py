@@ -1,7 +1,7 @@
 """The reference engine: the readable Flax model (network/model.py) trained by optax, step by step.
 
-It exists to hold the fast engines to: the tests and the benchmark train it beside them on the same
-draws and compare. The pipeline never trains with it."""
+It exists to hold the fast engines to: the tests and the benchmark (tools/bench.py) train it beside
+them on the same draws and compare, handing it to Trainer as its engine. The pipeline never trains with it."""
 
 import jax
 import jax.numpy as jnp
