@@ -123,7 +123,7 @@ def _report_repo(root):
 
 @pytest.mark.parametrize("fail_at", ["write", "rename"])
 def test_the_report_replaces_its_files_together_or_not_at_all(tmp_path, monkeypatch, fail_at):
-    """A full disk after the first of the report's four files leaves all four as they were."""
+    """A full disk after the first of the report's files leaves all of them as they were."""
     from lecun1989.reporting import results_table
 
     before = _report_repo(tmp_path)
@@ -143,5 +143,5 @@ def test_the_report_replaces_its_files_together_or_not_at_all(tmp_path, monkeypa
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir() if ".tmp-" in p.name or ".old-" in p.name) == []
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
-    results_table.main(["--write"])  # and with room on the disk, all four are new
+    results_table.main(["--write"])  # and with room on the disk, all of them are new
     assert all((tmp_path / p).read_bytes() != old for p, old in before.items())

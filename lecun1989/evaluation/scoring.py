@@ -27,7 +27,8 @@ def _columns_sum(a: np.ndarray) -> np.ndarray:
 
 def digit_losses(outputs: np.ndarray, labels: np.ndarray, loss: str) -> np.ndarray:
     """Per digit, in float64: mse (mean of the 10 squared errors against +1/-1 targets, the 1989 loss)
-    or softmax_xent (log-sum-exp of the outputs minus the true class's output)."""
+    or softmax_xent (log-sum-exp of the outputs minus the true class's output). The numpy path of
+    training/losses.py's LOSSES, their definition, in a fixed order of operations."""
     o = np.asarray(outputs, np.float64)
     labels = np.asarray(labels)
     if loss == "mse":

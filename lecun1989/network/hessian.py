@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from lecun1989.network.model import ACTIVATIONS, H2_GROUPS, HEADS, pad
 
-MSE_CURVATURE = 2.0 / 10  # d2/do2 of mean((o - t)^2) over the 10 outputs: losses.mse_to_pm1
+MSE_CURVATURE = 2.0 / 10  # d2/do2 of training/losses.py's mse_to_pm1, the mean of 10 squares (o - t)^2
 
 
 def conv(x, kernel):

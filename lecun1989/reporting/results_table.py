@@ -3,8 +3,9 @@ typed by hand). Run from the repository root (dvc.yaml's `report` stage does):
 
     python -m lecun1989.reporting.results_table            # print the table
     python -m lecun1989.reporting.results_table --write    # write metrics/paired.json, metrics/results.md,
-                                                           # the summary, table and reading in README.md
-                                                           # and the runs-needed table in docs/statistics.md
+                                                           # the summary, table and reading in README.md,
+                                                           # the runs-needed table in docs/statistics.md
+                                                           # and the published figures in docs/anchors.md
     python -m lecun1989.reporting.results_table --check    # exit 1 if any of them is stale
 
 A row's numbers are over all its runs (subset draws x seeds). The paired difference compares a variant
@@ -33,7 +34,8 @@ import numpy as np
 from lecun1989.evaluation import scoring
 from lecun1989.pipeline.atomic import staged, write_bytes
 from lecun1989.pipeline.errors import DataError, run_stage
-from lecun1989.reporting import reading, runs_needed
+from lecun1989.reporting import anchors, reading, runs_needed
+from lecun1989.reporting.anchors import ANCHORS
 from lecun1989.reporting.blocks import replaced
 from lecun1989.reporting.paired import has_misread, run_keys
 from lecun1989.reporting.statistics import compute, independent_paired
@@ -41,7 +43,7 @@ from lecun1989.reporting.statistics import compute, independent_paired
 PAIRED, TABLE, README, STATISTICS = Path("metrics/paired.json"), Path("metrics/results.md"), Path("README.md"), Path("docs/statistics.md")
 # The generated blocks of hand-written files, each between <!-- NAME:start --> and <!-- NAME:end -->.
 RESULTS_SUMMARY, RESULTS_TABLE, RESULTS_READING, RUNS_NEEDED = "results-summary", "results-table", "results-reading", "runs-needed"
-BLOCKS = {README: (RESULTS_SUMMARY, RESULTS_TABLE, RESULTS_READING), STATISTICS: (RUNS_NEEDED,)}
+BLOCKS = {README: (RESULTS_SUMMARY, RESULTS_TABLE, RESULTS_READING), STATISTICS: (RUNS_NEEDED,), anchors.PAGE: anchors.BLOCKS}
 # The rows of the 1989 recipe that the summary places against the published single runs, with the
 # digits they are on; a row params.yaml lacks is left out.
 SUMMARY_ROWS = {
@@ -49,21 +51,6 @@ SUMMARY_ROWS = {
     "lecun1989_usps": ("on the paper's own USPS digits, resplit, the same recipe", "on its own, harder test split"),
 }
 
-# Single-run test errors (%) published by the paper and the other reproductions (docs/anchors.md).
-# The paper's figures are on its own digits: beside the USPS rows, all of them (its test set, not a resplit).
-PAPER_USPS = "5.00 (train 0.14, rejected 12.1, MSE 2.5e-3 / 1.8e-2)"
-ANCHORS = {
-    "lecun1989": {"paper": "5.00", "seed": "3.69", "karpathy": "4.09"},
-    "change1_softmax": {"seed": "4.14", "karpathy": "4.38"},
-    "change2_adamw": {"seed": "4.04", "karpathy": "3.59"},
-    "change3_shift": {"seed": "2.59", "karpathy": "2.19"},
-    "change4_relu_dropout": {"seed": "1.74", "karpathy": "1.59"},
-    "lecun1989_50k": {"karpathy": "2.74 (blog)"},
-    "change4_50k": {"karpathy": "1.25 (blog)"},
-    "lecun1989_paper": {"paper": "5.00"},
-    "lecun1989_usps": {"paper": PAPER_USPS},
-    "lecun1989_paper_usps": {"paper": PAPER_USPS},
-}
 # How each database's test digits are drawn, for the reading of its pairs.
 SPLIT_NOTE = {"resplit": "USPS resplits", "paper": "USPS, the paper's split"}
 
@@ -87,9 +74,9 @@ def summary(params, runs: dict[str, dict]) -> str:
             continue
         test = runs[name]["test"]["error_pct"]
         s = scoring.spread(test)
-        anchors = ANCHORS.get(name) or {"paper": ANCHORS["lecun1989"]["paper"]}
+        published = ANCHORS.get(name) or {"paper": ANCHORS["lecun1989"]["paper"]}
         placed = {}
-        for source, value in anchors.items():
+        for source, value in published.items():
             figure = value.split()[0]
             note = f" ({papers})" if source == "paper" and papers else ""
             placed.setdefault(place(float(figure), s["min"], s["max"]), []).append(f"{labels[source]} {figure} %{note}")
@@ -188,6 +175,7 @@ def outputs(root: Path) -> dict[Path, str]:
         RESULTS_TABLE: table(params, runs, paired, leave_out=README_LEAVES_OUT),
         RESULTS_READING: reading.block(paired, independent, link=reading.INDEPENDENT_PAGE, notes=split_notes(params)),
         RUNS_NEEDED: runs_needed.table(params, paired),
+        **anchors.blocks(),
     }
     in_metrics = reading.block(paired, independent, link=f"../{reading.INDEPENDENT_PAGE}", notes=split_notes(params))
     paired_text = json.dumps(paired, indent=2, allow_nan=False) + "\n"
@@ -209,7 +197,7 @@ def main(argv=None):
     group.add_argument(
         "--write",
         action="store_true",
-        help="write metrics/paired.json, metrics/results.md and the generated blocks of README.md and docs/statistics.md",
+        help="write metrics/paired.json, metrics/results.md and the generated blocks of README.md, docs/statistics.md and docs/anchors.md",
     )
     group.add_argument("--check", action="store_true", help="exit 1 if any of them differs from what metrics/ gives")
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository (default: the current folder)")
