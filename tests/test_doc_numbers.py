@@ -34,6 +34,7 @@ SOURCES = {
         "tests/test_bits.py",
         "tools/bench.py",
     ],
+    "docs/extending.md": ["params.yaml", "tests/test_native.py"],
     "docs/experiments.md": ["params.yaml", "docs/sweep-lecun1989_paper.md", "docs/experiment-adamw-lr1e-3.txt"],
     "docs/gpus.md": ["pyproject.toml", "uv.lock", "tools/bench.py", "tests/test_vectorized.py"],
     "docs/independent-runs.md": [],
