@@ -9,8 +9,8 @@ import pipeline
 import pytest
 import yaml
 from helpers import variant
+from pages import code_blocks, commands
 from pipeline import ROOT
-from test_readme_commands import code_blocks, commands
 
 from lecun1989.pipeline.errors import PipelineError
 from lecun1989.training import engine
