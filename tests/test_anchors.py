@@ -7,14 +7,14 @@ import re
 from helpers import VARIANTS
 from pipeline import ROOT
 
-from lecun1989.reporting import anchors, results_table
+from lecun1989.reporting import anchors, blocks, results_table
 
 
 def generated_text() -> str:
     page = (ROOT / anchors.PAGE).read_text()
     found = []
     for block in anchors.BLOCKS:
-        start, end = results_table.markers(block)
+        start, end = blocks.markers(block)
         found.append(page[page.index(start) + len(start) : page.index(end)])
     return "\n".join(found)
 

@@ -5,17 +5,13 @@ table places the 1989 row's runs against the published single runs, on every dat
 import re
 from types import SimpleNamespace
 
+from pages import block
 from pipeline import ROOT
 
-from lecun1989.reporting import blocks, reading, results_table
+from lecun1989.reporting import reading, results_table
 
 README = (ROOT / "README.md").read_text()
 PAGE = (ROOT / "docs/independent-runs.md").read_text()
-
-
-def block(text: str, name: str) -> str:
-    start, end = blocks.markers(name)
-    return text[text.index(start) + len(start) : text.index(end)].strip()
 
 
 def page_rows() -> dict[str, tuple[str, bool]]:

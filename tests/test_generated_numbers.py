@@ -1,16 +1,16 @@
 """No result is typed by hand: a figure of the results (a number the report's generated blocks show,
 as a percentage, a "points" difference or a "±" spread) found in the prose of README.md or docs/*.md
 outside a generated block fails, unless it is a published figure (docs/anchors.md: the paper's and
-the other reproductions' numbers, which the table shows beside ours)."""
+the other reproductions' numbers, which the table shows beside ours). test_docs.py checks every page
+with `typed_results`."""
 
 import re
 
-import pytest
+from pages import generated_blocks, prose
 from pipeline import ROOT
 
-from lecun1989.reporting import blocks, independent_runs, results_table, runs_needed
+from lecun1989.reporting import results_table, runs_needed
 
-GENERATED = (*{b for names in results_table.BLOCKS.values() for b in names}, independent_runs.BLOCK)
 # Published figures that prose may cite (docs/anchors.md; the table's anchor columns come from ANCHORS):
 # the paper's train error and its rejection for 1 % error.
 PUBLISHED = {"0.14", "12.1"} | {re.match(r"[\d.]+", v).group() for row in results_table.ANCHORS.values() for v in row.values()}
@@ -23,24 +23,6 @@ DECIMAL = re.compile(r"\d+\.\d+")
 SETTINGS = {results_table.STATISTICS.name: {f"{t:.2f}" for t in runs_needed.TARGET_HALF_WIDTH.values()}}
 
 
-def generated_blocks(text: str) -> list[str]:
-    found = []
-    for name in GENERATED:
-        start, end = blocks.markers(name)
-        found += [m.group(1) for m in re.finditer(re.escape(start) + r"(.*?)" + re.escape(end), text, re.S)]
-    return found
-
-
-def prose(text: str) -> str:
-    """text without its generated blocks, its indented code blocks (commands and their recorded
-    output) and HTML comments."""
-    for name in GENERATED:
-        start, end = blocks.markers(name)
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), "", text, flags=re.S)
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-    return "\n".join(line for line in text.splitlines() if not line.startswith("    "))
-
-
 def result_figures() -> set[str]:
     """Every decimal number the README's generated blocks show (sign dropped), less the published ones."""
     blocks = generated_blocks((ROOT / "README.md").read_text())
@@ -49,15 +31,6 @@ def result_figures() -> set[str]:
 
 def typed_results(text: str, figures: set[str]) -> list[str]:
     return [m.group() for m in PHRASE.finditer(prose(text)) if any(n in figures for n in DECIMAL.findall(m.group()))]
-
-
-FILES = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "anchors.md")]
-
-
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
-def test_no_result_is_typed_outside_a_generated_block(path):
-    typed = typed_results(path.read_text(), result_figures() - SETTINGS.get(path.name, set()))
-    assert not typed, f"{path.name}: results typed by hand (say it in the generated reading, or point to it): {typed}"
 
 
 def test_the_check_sees_results_and_catches_one_typed_in():

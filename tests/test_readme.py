@@ -1,13 +1,18 @@
-"""The README's results table is generated from metrics/, never typed: it must match them."""
+"""The README is a front door: within its length limits, its first blocks the quick start."""
 
-import subprocess
-import sys
-
+from pages import code_blocks, commands, runnable
 from pipeline import ROOT
 
+README = (ROOT / "README.md").read_text()
+MAX_LINES, MAX_CHARS = 160, 11_000  # docs/ holds the reference
 
-def test_readme_results_table_matches_committed_metrics():
-    result = subprocess.run(
-        [sys.executable, "-m", "lecun1989.reporting.results_table", "--check"], cwd=ROOT, capture_output=True, text=True
+
+def test_readme_within_its_length_limits_and_its_first_blocks_are_the_quick_start():
+    assert len(README.splitlines()) <= MAX_LINES, (
+        f"README.md has {len(README.splitlines())} lines, over {MAX_LINES}: move reference to docs/"
     )
-    assert result.returncode == 0, result.stderr + result.stdout
+    assert len(README) <= MAX_CHARS, f"README.md has {len(README)} characters, over {MAX_CHARS}: move reference to docs/"
+    first = [c for marker, body, _ in code_blocks(README)[:3] if marker for c in commands(body)]
+    assert first[0].startswith("make repro") and any(c.startswith("make test") for c in first), first
+    assert any(c.startswith(".venv/bin/dvc metrics show") for c in first), first
+    assert [c for block in runnable(README) for c in block if c.startswith("source .venv/bin/activate")], "the README activates the venv"

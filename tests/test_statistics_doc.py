@@ -1,7 +1,7 @@
 """docs/statistics.md's independent-runs experiment: its -S settings are valid params, retrain every
 variant, and share no draw and no seed with the committed runs (the experiment itself retrains the
-whole table, too costly for a test); and docs/independent-runs.md is what its report command writes
-from the committed metrics folders."""
+whole table, too costly for a test). test_docs.py holds docs/independent-runs.md to what its report
+command writes from the committed metrics folders."""
 
 import re
 import shlex
@@ -10,7 +10,6 @@ import yaml
 from pipeline import ROOT
 
 from lecun1989.pipeline.schema import load_params
-from lecun1989.reporting import independent_runs
 
 DOC = (ROOT / "docs/statistics.md").read_text()
 
@@ -45,10 +44,3 @@ def test_the_independent_experiment_retrains_every_row_on_other_draws_and_seeds(
         assert {d for d, _ in here}.isdisjoint(d for d, _ in there), f"{name}: a draw in both"
         assert {s for _, s in here}.isdisjoint(s for _, s in there), f"{name}: a seed in both"
         assert len(there) == len(here), f"{name}: not as many runs as the committed row"
-
-
-def test_the_independent_runs_page_is_what_the_report_writes_from_the_committed_folders(tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)  # the page names the folders as the command in the doc gives them
-    command = re.search(r"^    python -m lecun1989\.reporting\.independent_runs (.*)$", DOC, re.M).group(1)
-    independent_runs.main([*shlex.split(command), "--out", str(tmp_path / "page.md")])
-    assert (tmp_path / "page.md").read_text() == (ROOT / "docs/independent-runs.md").read_text()

