@@ -13,7 +13,8 @@ from pages import code_blocks, commands
 from pipeline import ROOT
 
 from lecun1989.pipeline.errors import PipelineError
-from lecun1989.training import engine
+from lecun1989.training.engine_choice import choose
+from lecun1989.training.optimizers import make_optimizer
 
 PAGE = (ROOT / "docs/extending.md").read_text()
 XLA_RECIPE = "## A new optax optimizer on the XLA engine"
@@ -54,10 +55,16 @@ def test_every_file_a_recipe_lists_exists(heading):
 def test_an_optimizer_without_native_code_trains_on_xla_with_the_reason():
     lion = variant("change4_relu_dropout").model_copy(update={"optimizer": OPTIMIZER, "weight_decay": 0.0})
     why = f"optimizer {OPTIMIZER!r} is not in the native engine"
-    assert engine.choose(lion, "auto", vectorized=False) == ("xla", why)
-    assert engine.choose(lion, "xla", vectorized=False) == ("xla", "")
+    assert choose(lion, "auto", vectorized=False) == ("xla", why)
+    assert choose(lion, "xla", vectorized=False) == ("xla", "")
     with pytest.raises(PipelineError, match=re.escape(why)):
-        engine.choose(lion, "native", vectorized=False)
+        choose(lion, "native", vectorized=False)
+
+
+def test_an_optimizer_the_schema_allows_but_no_builder_builds_is_refused():
+    lion = variant("change4_relu_dropout").model_copy(update={"optimizer": OPTIMIZER, "weight_decay": 0.0})
+    with pytest.raises(PipelineError, match=f"optimizer '{OPTIMIZER}' has no optax builder: add its branch to make_optimizer"):
+        make_optimizer(lion, 100)
 
 
 # The XLA recipe's edits, each found by what the file holds, so that a listed file may move.
