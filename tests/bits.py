@@ -10,7 +10,7 @@ from helpers import ROOT, tiny_data
 
 from lecun1989.pipeline.params import load_params
 from lecun1989.training.native import build, codes, layout, library
-from lecun1989.training.native.engine import STATE_ROWS
+from lecun1989.training.native.native_engine import STATE_ROWS
 from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS
 
 STEPS = 100

@@ -3,7 +3,7 @@
 An engine trains one run (one initialisation seed on one training set) and keeps that run's State
 in its own layout: the reference engine in the Flax model's pytree (reference.py), the XLA engine in
 fastnet's map-major layout (xla.py), the native engine in the C++ kernel's flat vectors
-(native/engine.py). Parameters cross into the Flax layout only where a model file is written
+(native/native_engine.py). Parameters cross into the Flax layout only where a model file is written
 (`params`); every engine starts from the same Flax initialisation (`init`).
 
     init(seed) -> State              State(params, opt, key), all in the engine's layout

@@ -31,7 +31,7 @@ def make_engine(name: str, variant, n_train: int):
     elif name == "xla":
         from lecun1989.training.xla import XlaEngine as Engine
     else:
-        from lecun1989.training.native.engine import NativeEngine as Engine
+        from lecun1989.training.native.native_engine import NativeEngine as Engine
     return Engine(variant, n_train)
 
 

@@ -16,7 +16,7 @@ from lecun1989.network import fastnet
 from lecun1989.training import schedule
 from lecun1989.training.engine import State, init_flax
 from lecun1989.training.native import codes, layout, library
-from lecun1989.training.native.predict import predict
+from lecun1989.training.native.forward_pass import predict
 
 STATE_ROWS = {"sgd": 0, "adamw": 2, "sdlm": 0}  # per-weight arrays kept between epochs
 
