@@ -10,7 +10,6 @@ from helpers import ROOT, tiny_data
 
 from lecun1989.pipeline.params import load_params
 from lecun1989.training.native import build, codes, layout, library
-from lecun1989.training.native.native_engine import STATE_ROWS
 from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS
 
 STEPS = 100
@@ -35,8 +34,7 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
     padding = layout.PACK == layout.N_FAST
     params = np.where(padding, 0.0, rng.uniform(-0.3, 0.3, layout.N_PARAMS)).astype(np.float32)
     optimizer = codes.OPTIMIZERS[v.optimizer]
-    rows = 1 if v.optimizer == "sdlm" else STATE_ROWS[v.optimizer]  # SDLM: one row, its per-weight step scale
-    state = np.zeros((rows, layout.N_PARAMS), np.float32)
+    state = np.zeros((codes.KERNEL_STATE_ROWS[v.optimizer], layout.N_PARAMS), np.float32)
     if v.optimizer == "sdlm":
         state[0] = np.where(padding, 0.0, 1.0 / (v.sdlm.mu + rng.uniform(0, 2, layout.N_PARAMS)))
     count = np.arange(1, n + 1)
