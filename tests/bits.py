@@ -1,6 +1,6 @@
 """The native kernel's bits across compilers, instruction sets and CPUs: inputs for every variant of
-params.yaml and for SDLM's curvature estimate in driver.cc's file formats, and builds of the
-standalone driver (used by test_bits.py and by tools/bench.py's kernel case)."""
+params.yaml and for SDLM's curvature estimate in the file formats of driver.cc (beside this file, the
+kernel as a standalone program, not part of the library), and builds of it (used by test_bits.py)."""
 
 import subprocess
 from pathlib import Path
@@ -10,11 +10,11 @@ from helpers import ROOT, tiny_data
 
 from lecun1989.pipeline.schema import load_params
 from lecun1989.training.native import build, codes, layout, library
-from lecun1989.training.native.engine import STATE_ROWS
 from lecun1989.training.schedule import ADAM_B1, ADAM_B2, ADAM_EPS
 
 STEPS = 100
-NATIVE = Path(build.__file__).parent
+NATIVE = build.HERE
+DRIVER = Path(__file__).resolve().parent / "driver.cc"
 CROSS = {"aarch64": ("aarch64-linux-gnu-g++", "-march=armv8-a", "qemu-aarch64")}  # compiler, target, runner
 CURVATURES = {
     "scaled_tanh_500": ("scaled_tanh", "scaled_tanh", 500),
@@ -34,8 +34,7 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
     padding = layout.PACK == layout.N_FAST
     params = np.where(padding, 0.0, rng.uniform(-0.3, 0.3, layout.N_PARAMS)).astype(np.float32)
     optimizer = codes.OPTIMIZERS[v.optimizer]
-    rows = 1 if v.optimizer == "sdlm" else STATE_ROWS[v.optimizer]  # SDLM: one row, its per-weight step scale
-    state = np.zeros((rows, layout.N_PARAMS), np.float32)
+    state = np.zeros((codes.KERNEL_STATE_ROWS[v.optimizer], layout.N_PARAMS), np.float32)
     if v.optimizer == "sdlm":
         state[0] = np.where(padding, 0.0, 1.0 / (v.sdlm.mu + rng.uniform(0, 2, layout.N_PARAMS)))
     count = np.arange(1, n + 1)
@@ -90,10 +89,8 @@ def write_inputs(case: dict, path: Path) -> Path:
     return path
 
 
-def build_driver(
-    out: Path, cxx: str = "g++", target: str | None = None, flags=build.KERNEL_FLAGS, sources: Path = NATIVE, static=False
-) -> Path:
-    """driver.cc compiled with the library's own flags (or `flags`), for `target` (default: the library's)."""
+def build_driver(out: Path, cxx: str = "g++", target: str | None = None, flags=build.KERNEL_FLAGS, static=False) -> Path:
+    """driver.cc compiled with the library's own flags (or `flags`) and its headers, for `target` (default: the library's)."""
     include = out.parent / f"{out.name}-include"  # codes.h, written from codes.py as the library's build writes it
     include.mkdir(exist_ok=True)
     (include / "codes.h").write_text(codes.header())
@@ -104,7 +101,9 @@ def build_driver(
         *(["-static"] if static else []),
         "-I",
         str(include),
-        str(sources / "driver.cc"),
+        "-I",
+        str(NATIVE),
+        str(DRIVER),
         "-o",
         str(out),
     ]

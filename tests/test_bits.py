@@ -4,7 +4,7 @@ estimate (curvature.h) the same h as hessian_fixed.py, from
 - the library training loads (g++, x86-64-v3), one built by clang++ for x86-64-v3 (whose engine record
   is the g++ build's: one arithmetic contract, so `make verify` compares the two exactly) and one built
   by clang++ for this CPU (-march=native: AVX-512 where it has it);
-- the standalone driver (driver.cc, no XLA) built by g++ and clang++, for x86-64-v3 and for this
+- the standalone driver (tests/driver.cc, no XLA) built by g++ and clang++, for x86-64-v3 and for this
   CPU (-march=native), by clang++-16 and clang++-19 for x86-64-v3, and cross-compiled for aarch64 and
   run under qemu-user.
 g++ before 12 cannot build it (no __builtin_shufflevector): g++-11's build is refused in one line.

@@ -165,7 +165,7 @@ def stage_files(body) -> set[str]:
     library where it loads it (for a stage that only predicts, the forward pass's sources)."""
     files = local_files(ROOT / (script(body).split()[2].replace(".", "/") + ".py"))
     if f"{NATIVE}/build.py" in files:
-        files |= NATIVE_SOURCES if f"{NATIVE}/engine.py" in files else FORWARD_PASS
+        files |= NATIVE_SOURCES if f"{NATIVE}/native_engine.py" in files else FORWARD_PASS
     return files
 
 
@@ -188,7 +188,7 @@ def test_evaluation_depends_on_no_training_code():
     evaluate = dict(stage_bodies())["evaluate"]
     training = {f"{PACKAGE}/training/{m}.py" for m in ("optimizers", "sdlm", "runs", "xla", "engines", "draws", "schedule", "optax_scan")}
     ran = stage_files(evaluate)
-    assert not ran & (training | TRAINING_ONLY | {f"{NATIVE}/engine.py"}), sorted(ran & training)
+    assert not ran & (training | TRAINING_ONLY | {f"{NATIVE}/native_engine.py"}), sorted(ran & training)
     assert not any(covered(f, evaluate["deps"]) for f in training | TRAINING_ONLY), evaluate["deps"]
 
 

@@ -3,7 +3,9 @@ copy of the tiny pipeline (the files of its list edited, and no others), trains 
 on the XLA engine, printing the one line the page shows."""
 
 import json
+import logging
 import re
+from types import SimpleNamespace
 
 import pipeline
 import pytest
@@ -13,6 +15,7 @@ from pages import code_blocks, commands
 from pipeline import ROOT
 
 from lecun1989.pipeline.errors import PipelineError
+from lecun1989.training import engines
 from lecun1989.training.engine_choice import choose
 from lecun1989.training.optimizers import make_optimizer
 
@@ -59,6 +62,16 @@ def test_an_optimizer_without_native_code_trains_on_xla_with_the_reason():
     assert choose(lion, "xla", vectorized=False) == ("xla", "")
     with pytest.raises(PipelineError, match=re.escape(why)):
         choose(lion, "native", vectorized=False)
+
+
+def test_the_fallback_line_for_an_optimizer_without_native_code_does_not_suggest_make_native(caplog, monkeypatch):
+    lion = variant("change4_relu_dropout").model_copy(update={"optimizer": OPTIMIZER, "weight_decay": 0.0})
+    monkeypatch.setattr(engines, "make_engine", lambda name, v, n: SimpleNamespace(name=name))  # no builder for lion here
+    engines._say.cache_clear()
+    with caplog.at_level(logging.WARNING, logger=engines.__name__):
+        assert engines.training_engine(lion, 100, "auto", vectorized=False, name=NAME).name == "xla"
+    line = next(body[0] for marker, body, _ in code_blocks(section(XLA_RECIPE)) if body[0].startswith(f"{NAME}: "))
+    assert [r.getMessage() for r in caplog.records] == [line]
 
 
 def test_an_optimizer_the_schema_allows_but_no_builder_builds_is_refused():

@@ -22,8 +22,8 @@ from lecun1989.pipeline.errors import PipelineError
 from lecun1989.pipeline.schema import MAX_SHIFT_PIXELS, Variant
 from lecun1989.training import engine_choice, engines, runs
 from lecun1989.training.native import build, codes, layout, library
-from lecun1989.training.native.engine import NativeEngine
-from lecun1989.training.native.predict import predict as native_predict
+from lecun1989.training.native.forward_pass import predict as native_predict
+from lecun1989.training.native.native_engine import NativeEngine
 
 N = 100
 NATIVE = {"engine": "native", "mode": "threads"}  # fail rather than fall back

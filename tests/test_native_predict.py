@@ -12,7 +12,7 @@ from helpers import variant
 from lecun1989.network import fastnet
 from lecun1989.training.engine import init_flax
 from lecun1989.training.native import build, codes, layout, library
-from lecun1989.training.native.predict import predict
+from lecun1989.training.native.forward_pass import predict
 
 pytestmark = pytest.mark.skipif(bool(library.problem(variant("lecun1989"))), reason="native engine not available here")
 

@@ -23,7 +23,7 @@ class Predictor:
             log.warning(f"{name}: native CPU engine unavailable ({why_not}); evaluating on the XLA engine")
         if self.engine == "native":
             from lecun1989.training.native import layout, library
-            from lecun1989.training.native.predict import predict
+            from lecun1989.training.native.forward_pass import predict
 
             self.built_for = library.built_for()
             self._predict = jax.jit(lambda p, X: predict(variant, layout.pack(fastnet.to_fast(p)), X))

@@ -4,8 +4,6 @@ answer, made, with the reason it is not the native engine said once per process.
 import logging
 from functools import cache
 
-import jax
-
 from lecun1989.training.engine import Engine
 from lecun1989.training.engine_choice import choose
 
@@ -18,7 +16,7 @@ def make_engine(name: str, variant, n_train: int) -> Engine:
         from lecun1989.training.xla import XlaEngine
 
         return XlaEngine(variant, n_train)
-    from lecun1989.training.native.engine import NativeEngine
+    from lecun1989.training.native.native_engine import NativeEngine
 
     return NativeEngine(variant, n_train)
 
@@ -33,7 +31,9 @@ def training_engine(variant, n_train: int, requested: str, vectorized: bool, nam
     else the XLA engine, saying why once."""
     chosen, why_not = choose(variant, requested, vectorized)
     if why_not:
-        native = "LECUN1989_RUNS=threads" if vectorized else "make native" if jax.default_backend() == "cpu" else ""
+        from lecun1989.training.native import library
+
+        native = "LECUN1989_RUNS=threads" if vectorized else "" if library.variant_problem(variant) else "make native"
         _say(
             f"{name}: native CPU engine unavailable ({why_not}); training on the XLA engine (the model records it): "
             + (f"{native} for the native engine, or " if native else "")

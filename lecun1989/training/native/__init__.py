@@ -1,2 +1,2 @@
 """The native CPU engine: a training epoch in C++ (epoch.cc and its headers), called from JAX as an
-XLA FFI custom call (engine.py), compiled for this machine on first use (build.py)."""
+XLA FFI custom call (native_engine.py), compiled for this machine on first use (build.py)."""

@@ -55,7 +55,7 @@ SOURCES = (
 TARGETS = {"x86_64": "-march=x86-64-v3", "aarch64": "-march=armv8-a"}  # by platform.machine()
 # What x86-64-v3 adds to the x86-64 baseline, as /proc/cpuinfo names it (lzcnt is "abm").
 X86_64_V3 = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave")
-KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17")  # for any target (driver.cc too)
+KERNEL_FLAGS = ("-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17")  # for any target (tests/driver.cc too)
 FLAGS = (*KERNEL_FLAGS, "-shared", "-fPIC")
 KEEP_DENORMALS = "-DLECUN1989_KEEP_DENORMALS"  # simd.h: a build that does not flush (tests/test_bits.py's)
 

@@ -1,7 +1,9 @@
 """The numbers Python and the C++ kernel must agree on, defined here once: the enum codes of the
 variant's choices, the largest shift, layout.py's offsets, H2's input maps, the padding value and
 the float64 constants of the curvature estimate (hessian_fixed.py). build.py writes them into the
-header codes.h that the kernel includes, so the two sides cannot drift apart."""
+header codes.h that the kernel includes, so the two sides cannot drift apart. The values the kernel's
+sources write as literals (the optimizer state's rows, ScaledTanh's constants, the sizes of the digits,
+the outputs and the dropout mask) are compared with their Python definitions by tests/test_native_constants.py."""
 
 from lecun1989.network import hessian_fixed
 from lecun1989.network.hessian import MSE_CURVATURE
@@ -20,7 +22,11 @@ CPP_NAMES = {  # each table's C++ enum and the prefix of its names
     "loss": ("Loss", ""),
     "optimizer": ("Optimizer", ""),
 }
+# sdlm is SCALED_SGD in C++, what the kernel runs (SGD scaled per weight), a name its sources (digested in every model) keep
 CPP_CODE_NAMES = {"sdlm": "SCALED_SGD", "softmax_xent": "SOFTMAX_XENT"}
+# The per-weight rows of optimizer state the kernel takes: AdamW's two moments, SDLM's step scale 1 / (mu + h).
+# epoch.h holds its own copy, STATE_ROWS by code (tests/test_native_constants.py compares the two).
+KERNEL_STATE_ROWS = {"sgd": 0, "adamw": 2, "sdlm": 1}
 DOUBLES = {  # C++ name: value
     "PAD_VALUE": PAD_VALUE,
     "LOG2E": hessian_fixed.LOG2E,

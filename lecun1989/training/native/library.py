@@ -34,6 +34,11 @@ def _registered() -> str:
 
 def problem(variant) -> str:
     """Why the native engine cannot run this variant here ("" if it can)."""
+    return variant_problem(variant) or _registered()
+
+
+def variant_problem(variant) -> str:
+    """Why the native engine cannot run this variant whatever is built ("" if it can, once built)."""
     if jax.default_backend() != "cpu":
         return f"JAX runs on {jax.default_backend()}, the native engine on the CPU only"
     for key, table in codes.BY_KEY.items():
@@ -41,7 +46,7 @@ def problem(variant) -> str:
             return f"{key} {getattr(variant, key)!r} is not in the native engine"
     if (variant.shift_pixels or variant.dropout) and not draws_as_jax():
         return "JAX's random keys are not its default partitionable threefry2x32, which the native engine's draws (draws.h) reproduce"
-    return _registered()
+    return ""
 
 
 def draws_as_jax() -> bool:

@@ -16,9 +16,11 @@ from lecun1989.network import fastnet
 from lecun1989.training import schedule
 from lecun1989.training.engine import State, init_flax
 from lecun1989.training.native import codes, layout, library
-from lecun1989.training.native.predict import predict
+from lecun1989.training.native.forward_pass import predict
 
-STATE_ROWS = {"sgd": 0, "adamw": 2, "sdlm": 0}  # per-weight arrays kept between epochs
+# The kernel's state rows that a run keeps from one epoch to the next: all but SDLM's step scale, which
+# each epoch makes anew from its curvature estimate.
+KEPT_ROWS = {**codes.KERNEL_STATE_ROWS, "sdlm": 0}
 
 
 class NativeEngine:
@@ -33,7 +35,7 @@ class NativeEngine:
     def init(self, seed: int) -> State:
         params, key = init_flax(self.variant, seed)
         return State(
-            layout.pack(fastnet.to_fast(params)), jnp.zeros((STATE_ROWS[self.variant.optimizer], layout.N_PARAMS), jnp.float32), key
+            layout.pack(fastnet.to_fast(params)), jnp.zeros((KEPT_ROWS[self.variant.optimizer], layout.N_PARAMS), jnp.float32), key
         )
 
     def params(self, state: State) -> dict:
