@@ -137,11 +137,11 @@ PREPARED_FAULTS = [
     (lambda p: delete(p / "manifest.json"), ["manifest.json is missing"]),
     (lambda p: (p / "manifest.json").write_text("{"), ["manifest.json is corrupted"]),
     (label_out_of_range, ["train values out of range"]),
-    (lambda p: edit_manifest(p, lambda m: list(m)), ["manifest.json is corrupted (a JSON list", "rerun: dvc repro -f preprocess"]),
+    (lambda p: edit_manifest(p, lambda m: list(m)), ["manifest.json is corrupted (a JSON list", "rerun: dvc repro -s -f preprocess"]),
     (lambda p: edit_manifest(p, lambda m: {**m, "train_x.npy": {"shape": [1]}}), ["manifest.json: the entry of train_x.npy has no sha256"]),
     (lambda p: edit_manifest(p, lambda m: {**m, "extra.npy": m["train_x.npy"]}), ["manifest.json does not list exactly", "extra.npy"]),
     (entry_outside, ["manifest.json does not list exactly", "../elsewhere.npy"]),
-    (object_array, ["train_y.npy is not a plain numeric .npy array", "rerun: dvc repro -f preprocess"]),
+    (object_array, ["train_y.npy is not a plain numeric .npy array", "rerun: dvc repro -s -f preprocess"]),
 ]
 PREPARED_IDS = ["truncated", "edited", "no-manifest", "bad-manifest", "consistent-edit", "list", "no-sha256", "extra", "outside", "object"]
 

@@ -260,7 +260,7 @@ def damaged_model():
 def test_a_model_that_is_not_what_training_wrote_is_refused():
     message = damaged_model()
     assert message.startswith("data error: models/v.msgpack is not the model train@v wrote (MD5 ")
-    assert "dvc checkout models/v.msgpack" in message and "dvc repro -f train@v" in message
+    assert "dvc checkout models/v.msgpack" in message and "dvc repro -s -f train@v" in message
 
 
 def model_of_another_variant():
@@ -527,7 +527,7 @@ def per_run_negative_error():
 
 
 def test_a_per_run_file_with_nan_or_a_negative_error_is_refused_not_published():
-    assert per_run_nan().endswith("(NaN is not a number JSON allows): rerun dvc repro -f evaluate@change1_softmax")
+    assert per_run_nan().endswith("(NaN is not a number JSON allows): rerun dvc repro -s -f evaluate@change1_softmax")
     assert "(a value of train.error_pct is -250.0, outside 0 to 100)" in per_run_negative_error()
     huge = _report_with("lecun1989", '{"runs": [{"draw": ' + "4" * 5000 + ', "seed": 0}]}')
     assert "(an integer of 5000 digits (at most 30))" in huge

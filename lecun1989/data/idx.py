@@ -68,7 +68,7 @@ def check(name: str, array: np.ndarray, where: str) -> np.ndarray:
     if got != DIGESTS[name]:
         raise DataError(
             f"{where}: {name} has SHA-256 {got}, expected {DIGESTS[name]}: the data is corrupted or not "
-            "the original MNIST; delete it and rerun the download stage (dvc repro -f download)"
+            "the original MNIST; delete it and rerun the download stage (dvc repro -s -f download)"
         )
     return array
 

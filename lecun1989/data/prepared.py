@@ -15,7 +15,7 @@ SPLITS = ("train", "val", "test")
 ARRAYS = ("x", "y", "index")
 MANIFEST = "manifest.json"
 NAMES = {f"{split}_{key}.npy": (split, key) for split in SPLITS for key in ARRAYS}  # every file of the folder
-RERUN = "rerun: dvc repro -f preprocess"
+RERUN = "rerun: dvc repro -s -f preprocess"
 # A dataset's prepared folder holds one draw_<draw>/ folder per subset draw.
 KIND = output_guard.folder_of(
     "a prepared data folder (draw_<draw>/ folders of .npy files and their manifest.json)", lambda n: n.startswith("draw_")

@@ -81,5 +81,5 @@ def check(path, stage: str, what: str, data: bytes | None = None) -> None:
     if md5 is not None and now != md5:
         raise DataError(
             f"{path} is not {what} {stage} wrote (MD5 {now}, dvc.lock records {md5}): damaged or replaced; "
-            f"restore it (dvc checkout {path}) or rerun (dvc repro -f {stage})"
+            f"restore it (dvc checkout {path}) or rerun (dvc repro -s -f {stage})"
         )

@@ -42,7 +42,7 @@ def read_per_run(path: Path, name: str, columns=COLUMNS) -> dict:
         check_per_run(runs, columns)
     except (readers.Unreadable, KeyError, TypeError, AttributeError) as e:
         reason = e if isinstance(e, readers.Unreadable) else "a field missing or malformed"
-        raise DataError(f"{path} is not a per-run file of the evaluate stage ({reason}): rerun dvc repro -f evaluate@{name}") from None
+        raise DataError(f"{path} is not a per-run file of the evaluate stage ({reason}): rerun dvc repro -s -f evaluate@{name}") from None
     return runs
 
 
