@@ -1,19 +1,12 @@
 """The engine interface: how one run trains and predicts, whatever computes it.
 
 An engine trains one run (one initialisation seed on one training set) and keeps that run's State
-<<<<<<< HEAD
 in its own layout: the XLA engine in fastnet's map-major layout (xla.py), the native engine in the
-C++ kernel's flat vectors (native/engine.py), the tests' reference engine in the Flax model's pytree
+C++ kernel's flat vectors (native/native_engine.py), the tests' reference engine in the Flax model's pytree
 (tests/reference_engine.py). Parameters cross into the Flax layout only where a model file is written
 (`params`); every engine starts from the same Flax initialisation (`init_flax`) and draws the same
 shifts and dropout masks (draws.py). The XLA and reference engines also offer scan_epoch, the same
 epoch as a traceable function.
-=======
-in its own layout: the reference engine in the Flax model's pytree (reference.py), the XLA engine in
-fastnet's map-major layout (xla.py), the native engine in the C++ kernel's flat vectors
-(native/native_engine.py). Parameters cross into the Flax layout only where a model file is written
-(`params`); every engine starts from the same Flax initialisation (`init`).
->>>>>>> native-defs
 
 Which engine trains is chosen by engine_choice.py from the stage's request (runtime.engine()) and
 made by engines.py; runs.py runs the seeds of a variant side by side.
