@@ -34,7 +34,7 @@ def inputs(name: str, n: int = STEPS, seed: int = 0) -> dict:
     padding = layout.PACK == layout.N_FAST
     params = np.where(padding, 0.0, rng.uniform(-0.3, 0.3, layout.N_PARAMS)).astype(np.float32)
     optimizer = codes.OPTIMIZERS[v.optimizer]
-    state = np.zeros((codes.KERNEL_STATE_ROWS[v.optimizer], layout.N_PARAMS), np.float32)
+    state = np.zeros((codes.STATE_ROWS[v.optimizer], layout.N_PARAMS), np.float32)
     if v.optimizer == "sdlm":
         state[0] = np.where(padding, 0.0, 1.0 / (v.sdlm.mu + rng.uniform(0, 2, layout.N_PARAMS)))
     count = np.arange(1, n + 1)

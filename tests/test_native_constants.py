@@ -47,10 +47,10 @@ def test_scaled_tanh_constants_are_hessian_fixeds():
 
 
 def test_state_rows_are_codes_kernel_state_rows():
-    """epoch.h's STATE_ROWS, indexed by optimizer code, against codes.KERNEL_STATE_ROWS."""
-    assert set(codes.KERNEL_STATE_ROWS) == set(codes.OPTIMIZERS)
-    python = tuple(codes.KERNEL_STATE_ROWS[k] for k in sorted(codes.OPTIMIZERS, key=codes.OPTIMIZERS.get))
-    same("epoch.h", r"constexpr int64_t STATE_ROWS\[\] = \{(\d+), (\d+), (\d+)\};", python, "codes.KERNEL_STATE_ROWS")
+    """epoch.h's STATE_ROWS, indexed by optimizer code, against codes.STATE_ROWS."""
+    assert set(codes.STATE_ROWS) == set(codes.OPTIMIZERS)
+    python = tuple(codes.STATE_ROWS[k] for k in sorted(codes.OPTIMIZERS, key=codes.OPTIMIZERS.get))
+    same("epoch.h", r"constexpr int64_t STATE_ROWS\[\] = \{(\d+), (\d+), (\d+)\};", python, "codes.STATE_ROWS")
 
 
 def test_the_enumerators_the_sources_use_are_codes_h_names():

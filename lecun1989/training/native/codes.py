@@ -25,8 +25,8 @@ CPP_NAMES = {  # each table's C++ enum and the prefix of its names
 # sdlm is SCALED_SGD in C++, what the kernel runs (SGD scaled per weight), a name its sources (digested in every model) keep
 CPP_CODE_NAMES = {"sdlm": "SCALED_SGD", "softmax_xent": "SOFTMAX_XENT"}
 # The per-weight rows of optimizer state the kernel takes: AdamW's two moments, SDLM's step scale 1 / (mu + h).
-# epoch.h holds its own copy, STATE_ROWS by code (tests/test_native_constants.py compares the two).
-KERNEL_STATE_ROWS = {"sgd": 0, "adamw": 2, "sdlm": 1}
+# epoch.h holds its own copy under the same name, indexed by code (tests/test_native_constants.py compares the two).
+STATE_ROWS = {"sgd": 0, "adamw": 2, "sdlm": 1}
 DOUBLES = {  # C++ name: value
     "PAD_VALUE": PAD_VALUE,
     "LOG2E": hessian_fixed.LOG2E,

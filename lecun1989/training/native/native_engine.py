@@ -20,7 +20,7 @@ from lecun1989.training.native.forward_pass import predict
 
 # The kernel's state rows that a run keeps from one epoch to the next: all but SDLM's step scale, which
 # each epoch makes anew from its curvature estimate.
-KEPT_ROWS = {**codes.KERNEL_STATE_ROWS, "sdlm": 0}
+KEPT_ROWS = {**codes.STATE_ROWS, "sdlm": 0}
 
 
 class NativeEngine:
