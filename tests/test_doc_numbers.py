@@ -105,7 +105,6 @@ EXCEPTIONS = {
     },
     "docs/performance.md": {
         "2.6": "the clock of the bench machine, 2600 MHz in docs/bench-2026-12-01.txt",
-        "11": "the count of evaluate stages, one per variant of params.yaml",
         "24": "the bench machine's memory, 24 GiB (the machine facts beside docs/bench-2026-12-01.txt)",
         "13": "808.6 s in minutes and seconds (docs/repro-2026-12-07.txt)",
         "29": "808.6 s in minutes and seconds (docs/repro-2026-12-07.txt)",
